@@ -1,0 +1,28 @@
+-- name: CreateFile :one
+INSERT INTO files (id, owner_id, filename, content_type, size, sha256, storage_key, created_at)
+VALUES (@id, @owner_id, @filename, @content_type, @size, @sha256, @storage_key, @created_at)
+RETURNING *;
+
+-- name: GetFile :one
+SELECT * FROM files WHERE id = @id;
+
+-- name: ListFilesByOwner :many
+SELECT * FROM files
+WHERE owner_id = @owner_id AND id < @cursor
+ORDER BY id DESC
+LIMIT CAST(@lim AS BIGINT);
+
+-- name: DeleteFile :execrows
+DELETE FROM files WHERE id = @id;
+
+-- name: OwnerUsage :one
+SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM files WHERE owner_id = @owner_id;
+
+-- name: ListStorageKeysByOwner :many
+SELECT storage_key FROM files WHERE owner_id = @owner_id;
+
+-- name: StorageKeyExists :one
+SELECT COUNT(*) FROM files WHERE storage_key = @storage_key;
+
+-- name: ListFilesAfter :many
+SELECT * FROM files WHERE id > @after_id ORDER BY id LIMIT CAST(@lim AS BIGINT);

@@ -1,0 +1,80 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"secureapi/internal/platform/apperr"
+)
+
+// Session is one login of one account.
+type Session struct {
+	ID           string
+	UserID       string
+	UserAgent    string
+	IP           string
+	CreatedAt    time.Time
+	LastUsedAt   time.Time
+	ExpiresAt    time.Time
+	RevokedAt    *time.Time
+	RevokeReason *string
+}
+
+// RefreshToken is a refresh token a session was given, known only by its hash.
+// ReplacedAt is nil for the session's current token.
+type RefreshToken struct {
+	Hash       string
+	SessionID  string
+	IssuedAt   time.Time
+	ReplacedAt *time.Time
+}
+
+// State is what every authenticated request checks about its session.
+type State struct {
+	UserID    string
+	RevokedAt *time.Time
+	ExpiresAt time.Time
+	IsActive  bool
+	Role      string
+}
+
+// Throttle counts failed logins for one key (a hash of the email).
+type Throttle struct {
+	Key            string
+	Failures       int64
+	FirstFailureAt time.Time
+	LockedUntil    *time.Time
+}
+
+var ErrNotFound = apperr.New(apperr.NotFound, "No such session.")
+
+// Store persists sessions, refresh tokens, login throttles and reset tokens.
+type Store interface {
+	// InTx runs fn in one transaction with a Store bound to it; fn must use only that Store.
+	InTx(ctx context.Context, fn func(Store) error) error
+
+	CreateSession(ctx context.Context, s Session) (Session, error)
+	Session(ctx context.Context, id string) (Session, error)
+	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	TouchSession(ctx context.Context, id, ip, userAgent string, at time.Time) error
+	// RevokeSession revokes one live session of userID; false when there was none.
+	RevokeSession(ctx context.Context, userID, id, reason string, at time.Time) (bool, error)
+	// RevokeUserSessions revokes every live session of userID except exceptID ("" for none) and returns their ids.
+	RevokeUserSessions(ctx context.Context, userID, exceptID, reason string, at time.Time) ([]string, error)
+	State(ctx context.Context, sessionID string) (State, error)
+
+	InsertRefreshToken(ctx context.Context, t RefreshToken) error
+	RefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	CurrentRefreshToken(ctx context.Context, sessionID string) (RefreshToken, error)
+	// MarkReplaced marks hash replaced only if it is still current; false when another caller got there first.
+	MarkReplaced(ctx context.Context, hash string, at time.Time) (bool, error)
+
+	Throttle(ctx context.Context, key string) (Throttle, error)
+	SaveThrottle(ctx context.Context, t Throttle) error
+	ClearThrottle(ctx context.Context, key string) error
+
+	CreatePasswordReset(ctx context.Context, hash, userID string, created, expires time.Time) error
+	// ConsumePasswordReset marks an unexpired, unused token used and returns its account; ErrNotFound otherwise.
+	ConsumePasswordReset(ctx context.Context, hash string, now time.Time) (string, error)
+	DeletePasswordResets(ctx context.Context, userID string) error
+}

@@ -1,0 +1,79 @@
+package httpx
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+)
+
+// HeaderRequestID is the header carrying the request id in both directions.
+const HeaderRequestID = "X-Request-ID"
+
+const maxRequestIDLen = 64
+
+type requestIDKey struct{}
+
+// RequestID accepts an incoming X-Request-ID that matches
+// ^[A-Za-z0-9._:-]{1,64}$ and otherwise generates a UUIDv7. The id is set on
+// the response header, replaces the request header (so nothing downstream can
+// pick up the unvalidated value) and is stored in the request context.
+//
+// Incoming ids are validated because they end up in logs and in response
+// headers: a client must not be able to inject line breaks, control
+// characters or arbitrarily long strings there.
+func RequestID() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			id := req.Header.Get(HeaderRequestID)
+			if !validRequestID(id) || len(req.Header.Values(HeaderRequestID)) > 1 {
+				id = newRequestID()
+			}
+			req.Header.Set(HeaderRequestID, id)
+			c.Response().Header().Set(HeaderRequestID, id)
+			c.SetRequest(req.WithContext(WithRequestID(req.Context(), id)))
+			return next(c)
+		}
+	}
+}
+
+// RequestIDFrom returns the request id stored by RequestID, or "" when absent.
+func RequestIDFrom(ctx context.Context) string {
+	if ctx == nil {
+		return ""
+	}
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// WithRequestID returns a copy of ctx carrying id, for work that starts
+// outside an HTTP request (jobs, tests) but logs through the same helpers.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
+		case b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	if id, err := uuid.NewV7(); err == nil {
+		return id.String()
+	}
+	// NewV7 only fails when the random source does; a v4 id is still unique
+	// enough for correlation and keeps the request moving.
+	return uuid.NewString()
+}

@@ -1,0 +1,342 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var fastParams = Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
+
+func TestHashAndVerify(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(fastParams, 2, time.Second)
+
+	encoded, err := h.Hash(ctx, "Correct horse 1")
+	if err != nil {
+		t.Fatalf("Hash: %v", err)
+	}
+	if !strings.HasPrefix(encoded, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("unexpected encoding %q", encoded)
+	}
+	again, err := h.Hash(ctx, "Correct horse 1")
+	if err != nil {
+		t.Fatalf("Hash: %v", err)
+	}
+	if again == encoded {
+		t.Fatal("two hashes of the same password are identical; salt is not random")
+	}
+
+	match, rehash, err := h.Verify(ctx, "Correct horse 1", encoded)
+	if err != nil || !match || rehash {
+		t.Fatalf("Verify(right) = %v, %v, %v; want true, false, nil", match, rehash, err)
+	}
+	match, rehash, err = h.Verify(ctx, "Correct horse 2", encoded)
+	if err != nil || match || rehash {
+		t.Fatalf("Verify(wrong) = %v, %v, %v; want false, false, nil", match, rehash, err)
+	}
+}
+
+func TestVerifyRehash(t *testing.T) {
+	ctx := context.Background()
+	old := NewHasher(fastParams, 1, time.Second)
+	encoded, err := old.Hash(ctx, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for name, p := range map[string]Params{
+		"memory":      {MemoryKiB: 128, Iterations: 1, Parallelism: 1},
+		"iterations":  {MemoryKiB: 64, Iterations: 2, Parallelism: 1},
+		"parallelism": {MemoryKiB: 64, Iterations: 1, Parallelism: 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			match, rehash, err := NewHasher(p, 1, time.Second).Verify(ctx, "pw", encoded)
+			if err != nil || !match || !rehash {
+				t.Fatalf("Verify = %v, %v, %v; want true, true, nil", match, rehash, err)
+			}
+		})
+	}
+}
+
+func TestVerifyMalformed(t *testing.T) {
+	h := NewHasher(fastParams, 1, time.Second)
+	const salt = "c29tZXNhbHRzb21lc2FsdA"                     // 16 bytes
+	const key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" // 32 bytes
+	for name, encoded := range map[string]string{
+		"empty":          "",
+		"garbage":        "not a hash",
+		"bcrypt":         "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+		"argon2i":        "$argon2i$v=19$m=64,t=1,p=1$" + salt + "$" + key,
+		"zero time":      "$argon2id$v=19$m=64,t=0,p=1$" + salt + "$" + key,
+		"zero lanes":     "$argon2id$v=19$m=64,t=1,p=0$" + salt + "$" + key,
+		"huge memory":    "$argon2id$v=19$m=4000000000,t=1,p=1$" + salt + "$" + key,
+		"empty key":      "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$",
+		"short salt":     "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$" + key,
+		"bad base64 key": "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$***",
+	} {
+		t.Run(name, func(t *testing.T) {
+			match, _, err := h.Verify(context.Background(), "pw", encoded)
+			if !errors.Is(err, ErrMalformedHash) || match {
+				t.Fatalf("Verify = %v, %v; want ErrMalformedHash", match, err)
+			}
+		})
+	}
+}
+
+func TestDummyVerify(t *testing.T) {
+	h := NewHasher(fastParams, 1, time.Second)
+	if err := h.DummyVerify(context.Background(), "anything"); err != nil {
+		t.Fatalf("DummyVerify: %v", err)
+	}
+	if !strings.HasPrefix(h.dummy, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("dummy hash %q does not use the hasher's params", h.dummy)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	h := NewHasher(Params{MemoryKiB: 64, Iterations: 1}, 0, 0)
+	if got := h.Params(); got != (Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}) {
+		t.Fatalf("Params = %+v", got)
+	}
+	if cap(h.sem) != 1 {
+		t.Fatalf("concurrency = %d, want 1", cap(h.sem))
+	}
+	if DefaultParams() != (Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}) {
+		t.Fatalf("DefaultParams = %+v", DefaultParams())
+	}
+}
+
+// holdSlot makes the next slot acquisition on h block until the returned
+// release function is called, and returns once that slot is held.
+func holdSlot(t *testing.T, h *Hasher, op func() error) (release func() error) {
+	t.Helper()
+	held := make(chan struct{})
+	unblock := make(chan struct{})
+	var once sync.Once
+	h.holdHook = func() {
+		once.Do(func() {
+			close(held)
+			<-unblock
+		})
+	}
+	done := make(chan error, 1)
+	go func() { done <- op() }()
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("first call never acquired the slot")
+	}
+	return func() error {
+		close(unblock)
+		return <-done
+	}
+}
+
+func TestConcurrencyBound(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(fastParams, 1, 50*time.Millisecond)
+	encoded, err := h.Hash(ctx, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	release := holdSlot(t, h, func() error {
+		_, err := h.Hash(ctx, "pw")
+		return err
+	})
+
+	if inUse, waiting := h.Stats(); inUse != 1 || waiting != 0 {
+		t.Fatalf("Stats while held = %d, %d; want 1, 0", inUse, waiting)
+	}
+
+	start := time.Now()
+	_, _, err = h.Verify(ctx, "pw", encoded)
+	elapsed := time.Since(start)
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify while saturated: err = %v, want ErrBusy", err)
+	}
+	if elapsed < 40*time.Millisecond || elapsed > 2*time.Second {
+		t.Fatalf("Verify gave up after %v, want about the 50ms queue timeout", elapsed)
+	}
+	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash while saturated: err = %v, want ErrBusy", err)
+	}
+	if err := h.DummyVerify(ctx, "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("DummyVerify while saturated: err = %v, want ErrBusy", err)
+	}
+
+	// A queued caller shows up in Stats.
+	queued := make(chan error, 1)
+	slow := NewHasher(fastParams, 1, 5*time.Second)
+	slowRelease := holdSlot(t, slow, func() error { return slow.DummyVerify(ctx, "x") })
+	go func() { queued <- slow.DummyVerify(ctx, "y") }()
+	waitFor(t, func() bool { _, w := slow.Stats(); return w == 1 })
+	if err := slowRelease(); err != nil {
+		t.Fatalf("held DummyVerify: %v", err)
+	}
+	if err := <-queued; err != nil {
+		t.Fatalf("queued DummyVerify: %v", err)
+	}
+	if inUse, waiting := slow.Stats(); inUse != 0 || waiting != 0 {
+		t.Fatalf("Stats after = %d, %d; want 0, 0", inUse, waiting)
+	}
+
+	if err := release(); err != nil {
+		t.Fatalf("held Hash: %v", err)
+	}
+	if inUse, waiting := h.Stats(); inUse != 0 || waiting != 0 {
+		t.Fatalf("Stats after release = %d, %d; want 0, 0", inUse, waiting)
+	}
+	if match, _, err := h.Verify(ctx, "pw", encoded); err != nil || !match {
+		t.Fatalf("Verify after release = %v, %v", match, err)
+	}
+}
+
+func TestContextEndsWhileQueued(t *testing.T) {
+	h := NewHasher(fastParams, 1, 5*time.Second)
+	release := holdSlot(t, h, func() error { return h.DummyVerify(context.Background(), "x") })
+	defer func() { _ = release() }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Hash: err = %v, want context.DeadlineExceeded", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatal("Hash waited for the queue timeout instead of the context")
+	}
+
+	cancelled, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	if _, _, err := h.Verify(cancelled, "pw", h.dummy); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Verify with a cancelled context: err = %v, want context.Canceled", err)
+	}
+}
+
+func TestZeroQueueTimeoutFailsFast(t *testing.T) {
+	h := NewHasher(fastParams, 1, 0)
+	release := holdSlot(t, h, func() error { return h.DummyVerify(context.Background(), "x") })
+	defer func() { _ = release() }()
+	if err := h.DummyVerify(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("err = %v, want ErrBusy", err)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(fastParams, 2, 10*time.Second)
+	encoded, err := h.Hash(ctx, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			match, _, err := h.Verify(ctx, "pw", encoded)
+			if err == nil && !match {
+				err = errors.New("no match")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	p := Policy{MinLength: 8, MaxLength: 12, RequireUpper: true, RequireDigit: true}
+	tests := []struct {
+		name string
+		pw   string
+		rule string
+	}{
+		{"ok", "Abcdefg1", ""},
+		{"exactly min", "Abcdef12", ""},
+		{"exactly max", "Abcdefghij12", ""},
+		{"too short", "Abcde1", RuleMinLength},
+		{"empty", "", RuleMinLength},
+		{"too long", "Abcdefghijk12", RuleMaxLength},
+		{"no upper", "abcdefg1", RuleUpper},
+		{"no digit", "Abcdefgh", RuleDigit},
+		{"unicode upper", "éééééé1É", ""},
+		{"unicode lower only", "éééééé1é", RuleUpper},
+		{"non-ascii digit", "Abcdefg٣", ""},
+		// Eight code points but sixteen bytes: length is counted in runes.
+		{"multibyte at min", "Ééééééé1", ""},
+		{"multibyte at max", "Éééééééééé11", ""},
+		{"multibyte over max", "Ééééééééééé11", RuleMaxLength},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := p.Check(tt.pw)
+			if tt.rule == "" {
+				if err != nil {
+					t.Fatalf("Check(%q) = %v, want nil", tt.pw, err)
+				}
+				return
+			}
+			var pe *PolicyError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Check(%q) = %v, want *PolicyError", tt.pw, err)
+			}
+			if pe.Rule != tt.rule {
+				t.Fatalf("Check(%q).Rule = %q, want %q", tt.pw, pe.Rule, tt.rule)
+			}
+			if pe.Error() != pe.Msg || pe.Msg == "" {
+				t.Fatalf("Error() = %q, Msg = %q", pe.Error(), pe.Msg)
+			}
+		})
+	}
+
+	msgs := map[string]string{
+		RuleMinLength: "password must be at least 8 characters",
+		RuleMaxLength: "password must be at most 12 characters",
+		RuleUpper:     "password must contain an uppercase letter",
+		RuleDigit:     "password must contain a digit",
+	}
+	for pw, rule := range map[string]string{"a": RuleMinLength, "Abcdefghijk12": RuleMaxLength, "abcdefg1": RuleUpper, "Abcdefgh": RuleDigit} {
+		if got := p.Check(pw).Error(); got != msgs[rule] {
+			t.Errorf("message for %s = %q, want %q", rule, got, msgs[rule])
+		}
+	}
+
+	if err := (Policy{}).Check(""); err != nil {
+		t.Fatalf("zero Policy rejected the empty password: %v", err)
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	ctx := context.Background()
+	h := NewHasher(DefaultParams(), 1, time.Minute)
+	encoded, err := h.Hash(ctx, "Correct horse battery staple 1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if match, _, err := h.Verify(ctx, "Correct horse battery staple 1", encoded); err != nil || !match {
+			b.Fatalf("Verify = %v, %v", match, err)
+		}
+	}
+}

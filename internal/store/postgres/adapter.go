@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"context"
+
+	"secureapi/gen/pgdb"
+	"secureapi/gen/sqlitedb"
+	"secureapi/internal/store/sqlstore"
+)
+
+// adapter presents pgdb's queries as the shared sqlstore.Querier. sqlc emits
+// the same field names and types for both engines, so every row and parameter
+// type converts directly; the compiler checks each conversion, and a query
+// added to db/queries fails to build here until its method is added.
+type adapter struct{ q *pgdb.Queries }
+
+var _ sqlstore.Querier = adapter{}
+
+func convertAll[T, U any](in []T, f func(T) U) []U {
+	if in == nil {
+		return nil
+	}
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+func (a adapter) AdvanceAuditChain(ctx context.Context) (sqlitedb.AdvanceAuditChainRow, error) {
+	r, err := a.q.AdvanceAuditChain(ctx)
+	return sqlitedb.AdvanceAuditChainRow(r), err
+}
+
+func (a adapter) AuditEventsAfter(ctx context.Context, arg sqlitedb.AuditEventsAfterParams) ([]sqlitedb.AuditEvent, error) {
+	rows, err := a.q.AuditEventsAfter(ctx, pgdb.AuditEventsAfterParams(arg))
+	return convertAll(rows, func(r pgdb.AuditEvent) sqlitedb.AuditEvent { return sqlitedb.AuditEvent(r) }), err
+}
+
+func (a adapter) ConsumePasswordReset(ctx context.Context, arg sqlitedb.ConsumePasswordResetParams) (string, error) {
+	return a.q.ConsumePasswordReset(ctx, pgdb.ConsumePasswordResetParams(arg))
+}
+
+func (a adapter) CountAdmins(ctx context.Context) (int64, error) {
+	return a.q.CountAdmins(ctx)
+}
+
+func (a adapter) CreateFile(ctx context.Context, arg sqlitedb.CreateFileParams) (sqlitedb.File, error) {
+	r, err := a.q.CreateFile(ctx, pgdb.CreateFileParams(arg))
+	return sqlitedb.File(r), err
+}
+
+func (a adapter) CreatePasswordReset(ctx context.Context, arg sqlitedb.CreatePasswordResetParams) error {
+	return a.q.CreatePasswordReset(ctx, pgdb.CreatePasswordResetParams(arg))
+}
+
+func (a adapter) CreateSession(ctx context.Context, arg sqlitedb.CreateSessionParams) (sqlitedb.Session, error) {
+	r, err := a.q.CreateSession(ctx, pgdb.CreateSessionParams(arg))
+	return sqlitedb.Session(r), err
+}
+
+func (a adapter) CreateUser(ctx context.Context, arg sqlitedb.CreateUserParams) (sqlitedb.User, error) {
+	r, err := a.q.CreateUser(ctx, pgdb.CreateUserParams(arg))
+	return sqlitedb.User(r), err
+}
+
+func (a adapter) CurrentRefreshToken(ctx context.Context, sessionID string) (sqlitedb.RefreshToken, error) {
+	r, err := a.q.CurrentRefreshToken(ctx, sessionID)
+	return sqlitedb.RefreshToken(r), err
+}
+
+func (a adapter) DeleteFile(ctx context.Context, id string) (int64, error) {
+	return a.q.DeleteFile(ctx, id)
+}
+
+func (a adapter) DeleteLoginThrottle(ctx context.Context, key string) error {
+	return a.q.DeleteLoginThrottle(ctx, key)
+}
+
+func (a adapter) DeleteUser(ctx context.Context, id string) (int64, error) {
+	return a.q.DeleteUser(ctx, id)
+}
+
+func (a adapter) DeleteUserPasswordResets(ctx context.Context, userID string) error {
+	return a.q.DeleteUserPasswordResets(ctx, userID)
+}
+
+func (a adapter) GetAuditChain(ctx context.Context) (sqlitedb.GetAuditChainRow, error) {
+	r, err := a.q.GetAuditChain(ctx)
+	return sqlitedb.GetAuditChainRow(r), err
+}
+
+func (a adapter) GetFile(ctx context.Context, id string) (sqlitedb.File, error) {
+	r, err := a.q.GetFile(ctx, id)
+	return sqlitedb.File(r), err
+}
+
+func (a adapter) GetLoginThrottle(ctx context.Context, key string) (sqlitedb.LoginThrottle, error) {
+	r, err := a.q.GetLoginThrottle(ctx, key)
+	return sqlitedb.LoginThrottle(r), err
+}
+
+func (a adapter) GetRefreshToken(ctx context.Context, tokenHash string) (sqlitedb.RefreshToken, error) {
+	r, err := a.q.GetRefreshToken(ctx, tokenHash)
+	return sqlitedb.RefreshToken(r), err
+}
+
+func (a adapter) GetSession(ctx context.Context, id string) (sqlitedb.Session, error) {
+	r, err := a.q.GetSession(ctx, id)
+	return sqlitedb.Session(r), err
+}
+
+func (a adapter) GetUserByEmail(ctx context.Context, email string) (sqlitedb.User, error) {
+	r, err := a.q.GetUserByEmail(ctx, email)
+	return sqlitedb.User(r), err
+}
+
+func (a adapter) GetUserByID(ctx context.Context, id string) (sqlitedb.User, error) {
+	r, err := a.q.GetUserByID(ctx, id)
+	return sqlitedb.User(r), err
+}
+
+func (a adapter) InsertAuditEvent(ctx context.Context, arg sqlitedb.InsertAuditEventParams) error {
+	return a.q.InsertAuditEvent(ctx, pgdb.InsertAuditEventParams(arg))
+}
+
+func (a adapter) InsertRefreshToken(ctx context.Context, arg sqlitedb.InsertRefreshTokenParams) error {
+	return a.q.InsertRefreshToken(ctx, pgdb.InsertRefreshTokenParams(arg))
+}
+
+func (a adapter) ListActiveSessions(ctx context.Context, arg sqlitedb.ListActiveSessionsParams) ([]sqlitedb.Session, error) {
+	rows, err := a.q.ListActiveSessions(ctx, pgdb.ListActiveSessionsParams(arg))
+	return convertAll(rows, func(r pgdb.Session) sqlitedb.Session { return sqlitedb.Session(r) }), err
+}
+
+func (a adapter) ListAuditEvents(ctx context.Context, arg sqlitedb.ListAuditEventsParams) ([]sqlitedb.AuditEvent, error) {
+	rows, err := a.q.ListAuditEvents(ctx, pgdb.ListAuditEventsParams(arg))
+	return convertAll(rows, func(r pgdb.AuditEvent) sqlitedb.AuditEvent { return sqlitedb.AuditEvent(r) }), err
+}
+
+func (a adapter) ListFilesAfter(ctx context.Context, arg sqlitedb.ListFilesAfterParams) ([]sqlitedb.File, error) {
+	rows, err := a.q.ListFilesAfter(ctx, pgdb.ListFilesAfterParams(arg))
+	return convertAll(rows, func(r pgdb.File) sqlitedb.File { return sqlitedb.File(r) }), err
+}
+
+func (a adapter) ListFilesByOwner(ctx context.Context, arg sqlitedb.ListFilesByOwnerParams) ([]sqlitedb.File, error) {
+	rows, err := a.q.ListFilesByOwner(ctx, pgdb.ListFilesByOwnerParams(arg))
+	return convertAll(rows, func(r pgdb.File) sqlitedb.File { return sqlitedb.File(r) }), err
+}
+
+func (a adapter) ListStorageKeysByOwner(ctx context.Context, ownerID string) ([]string, error) {
+	return a.q.ListStorageKeysByOwner(ctx, ownerID)
+}
+
+func (a adapter) ListUsers(ctx context.Context, arg sqlitedb.ListUsersParams) ([]sqlitedb.User, error) {
+	rows, err := a.q.ListUsers(ctx, pgdb.ListUsersParams(arg))
+	return convertAll(rows, func(r pgdb.User) sqlitedb.User { return sqlitedb.User(r) }), err
+}
+
+func (a adapter) MarkRefreshTokenReplaced(ctx context.Context, arg sqlitedb.MarkRefreshTokenReplacedParams) (int64, error) {
+	return a.q.MarkRefreshTokenReplaced(ctx, pgdb.MarkRefreshTokenReplacedParams(arg))
+}
+
+func (a adapter) OwnerUsage(ctx context.Context, ownerID string) (int64, error) {
+	return a.q.OwnerUsage(ctx, ownerID)
+}
+
+func (a adapter) RevokeSession(ctx context.Context, arg sqlitedb.RevokeSessionParams) (int64, error) {
+	return a.q.RevokeSession(ctx, pgdb.RevokeSessionParams(arg))
+}
+
+func (a adapter) RevokeUserSessions(ctx context.Context, arg sqlitedb.RevokeUserSessionsParams) ([]string, error) {
+	return a.q.RevokeUserSessions(ctx, pgdb.RevokeUserSessionsParams(arg))
+}
+
+func (a adapter) SessionAuthState(ctx context.Context, id string) (sqlitedb.SessionAuthStateRow, error) {
+	r, err := a.q.SessionAuthState(ctx, id)
+	return sqlitedb.SessionAuthStateRow(r), err
+}
+
+func (a adapter) SetAuditChainHash(ctx context.Context, lastHash string) error {
+	return a.q.SetAuditChainHash(ctx, lastHash)
+}
+
+func (a adapter) StorageKeyExists(ctx context.Context, storageKey string) (int64, error) {
+	return a.q.StorageKeyExists(ctx, storageKey)
+}
+
+func (a adapter) TouchSession(ctx context.Context, arg sqlitedb.TouchSessionParams) error {
+	return a.q.TouchSession(ctx, pgdb.TouchSessionParams(arg))
+}
+
+func (a adapter) UpdateUser(ctx context.Context, arg sqlitedb.UpdateUserParams) (sqlitedb.User, error) {
+	r, err := a.q.UpdateUser(ctx, pgdb.UpdateUserParams(arg))
+	return sqlitedb.User(r), err
+}
+
+func (a adapter) UpdateUserPassword(ctx context.Context, arg sqlitedb.UpdateUserPasswordParams) (int64, error) {
+	return a.q.UpdateUserPassword(ctx, pgdb.UpdateUserPasswordParams(arg))
+}
+
+func (a adapter) UpsertLoginThrottle(ctx context.Context, arg sqlitedb.UpsertLoginThrottleParams) error {
+	return a.q.UpsertLoginThrottle(ctx, pgdb.UpsertLoginThrottleParams(arg))
+}

@@ -1,0 +1,218 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"secureapi/internal/audit"
+	"secureapi/internal/auth"
+	"secureapi/internal/file"
+	"secureapi/internal/store"
+	"secureapi/internal/testutil/testdb"
+	"secureapi/internal/user"
+)
+
+func newID(t *testing.T) string {
+	t.Helper()
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+func mkUser(t *testing.T, s user.Store, email, username string) user.User {
+	t.Helper()
+	now := time.Now()
+	u, err := s.Create(context.Background(), user.User{
+		ID: newID(t), Email: email, Username: username, PasswordHash: "x", Role: user.RoleUser,
+		IsActive: true, CreatedAt: now, UpdatedAt: now,
+	})
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	return u
+}
+
+func TestUserStoreContract(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		s := store.New(db).Users
+		alice := mkUser(t, s, "alice@example.com", "alice")
+
+		got, err := s.ByEmail(ctx, "alice@example.com")
+		if err != nil || got.ID != alice.ID || !got.CreatedAt.Equal(alice.CreatedAt) || got.CreatedAt.Location() != time.UTC {
+			t.Fatalf("ByEmail = %+v, %v; want %+v", got, err, alice)
+		}
+		if _, err := s.ByID(ctx, newID(t)); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("ByID(unknown) err = %v, want ErrNotFound", err)
+		}
+		if _, err := s.ByID(ctx, "not-a-uuid"); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("ByID(malformed) err = %v, want ErrNotFound", err)
+		}
+		now := time.Now()
+		_, err = s.Create(ctx, user.User{ID: newID(t), Email: "alice@example.com", Username: "other", PasswordHash: "x", Role: user.RoleUser, CreatedAt: now, UpdatedAt: now})
+		if !errors.Is(err, user.ErrEmailTaken) {
+			t.Fatalf("duplicate email err = %v, want ErrEmailTaken", err)
+		}
+		_, err = s.Create(ctx, user.User{ID: newID(t), Email: "x@example.com", Username: "alice", PasswordHash: "x", Role: user.RoleUser, CreatedAt: now, UpdatedAt: now})
+		if !errors.Is(err, user.ErrUsernameTaken) {
+			t.Fatalf("duplicate username err = %v, want ErrUsernameTaken", err)
+		}
+
+		bob := mkUser(t, s, "bob@example.com", "bob")
+		bob.Role, bob.IsActive = user.RoleAdmin, false
+		if _, err := s.Update(ctx, bob); err != nil {
+			t.Fatal(err)
+		}
+		inactive := false
+		page, err := s.List(ctx, user.ListFilter{Active: &inactive, Limit: 10})
+		if err != nil || len(page) != 1 || page[0].ID != bob.ID {
+			t.Fatalf("List(inactive) = %v, %v", page, err)
+		}
+		page, err = s.List(ctx, user.ListFilter{Q: "ali", Limit: 10})
+		if err != nil || len(page) != 1 || page[0].ID != alice.ID {
+			t.Fatalf("List(q=ali) = %v, %v", page, err)
+		}
+		page, err = s.List(ctx, user.ListFilter{Limit: 1})
+		if err != nil || len(page) != 1 || page[0].ID != bob.ID {
+			t.Fatalf("List(limit 1) = %v, %v", page, err)
+		}
+		page, err = s.List(ctx, user.ListFilter{Limit: 10, Before: page[0].ID})
+		if err != nil || len(page) != 1 || page[0].ID != alice.ID {
+			t.Fatalf("List(page 2) = %v, %v", page, err)
+		}
+
+		// A failed transaction leaves nothing behind.
+		boom := errors.New("boom")
+		err = s.InTx(ctx, func(tx user.Store) error {
+			mkUser(t, tx, "carol@example.com", "carol")
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx err = %v", err)
+		}
+		if _, err := s.ByEmail(ctx, "carol@example.com"); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("rolled-back user visible: %v", err)
+		}
+
+		if err := s.Delete(ctx, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, alice.ID); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("second delete err = %v", err)
+		}
+	})
+}
+
+func TestSessionStoreContract(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		st := store.New(db)
+		u := mkUser(t, st.Users, "s@example.com", "sess")
+		now := time.Now().UTC()
+		sess, err := st.Sessions.CreateSession(ctx, auth.Session{ID: newID(t), UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Sessions.InsertRefreshToken(ctx, auth.RefreshToken{Hash: "h1", SessionID: sess.ID, IssuedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		// Exactly one of many concurrent rotations of the same token wins.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := st.Sessions.MarkReplaced(ctx, "h1", time.Now())
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Fatalf("concurrent MarkReplaced winners = %d, want 1", wins)
+		}
+		state, err := st.Sessions.State(ctx, sess.ID)
+		if err != nil || state.UserID != u.ID || state.RevokedAt != nil || !state.IsActive {
+			t.Fatalf("State = %+v, %v", state, err)
+		}
+		ok, err := st.Sessions.RevokeSession(ctx, u.ID, sess.ID, "logout", now)
+		if err != nil || !ok {
+			t.Fatalf("RevokeSession = %v, %v", ok, err)
+		}
+		state, _ = st.Sessions.State(ctx, sess.ID)
+		if state.RevokedAt == nil {
+			t.Fatal("revoked session has no revoked_at")
+		}
+		if _, err := st.Sessions.State(ctx, newID(t)); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("State(unknown) err = %v", err)
+		}
+		// Deleting the user cascades to sessions.
+		if err := st.Users.Delete(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Sessions.Session(ctx, sess.ID); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("session survived user deletion: %v", err)
+		}
+	})
+}
+
+func TestAuditStoreChainNeverForks(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		svc := audit.NewService(store.New(db).Audit, discard(), nil)
+		var wg sync.WaitGroup
+		for i := 0; i < 30; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := svc.Record(ctx, audit.Entry{Action: "test.event", Details: map[string]any{"n": 1, "password": "never"}}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		n, broken, err := svc.Verify(ctx)
+		if err != nil || broken != nil || n != 30 {
+			t.Fatalf("Verify = %d, %+v, %v; want 30 intact", n, broken, err)
+		}
+		evs, _, err := svc.List(ctx, audit.Filter{Limit: 100})
+		if err != nil || len(evs) != 30 {
+			t.Fatalf("List = %d, %v", len(evs), err)
+		}
+		if evs[0].Details != `{"n":1}` {
+			t.Fatalf("details = %s; secret-looking keys must be dropped", evs[0].Details)
+		}
+	})
+}
+
+func TestFileStoreContract(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		st := store.New(db)
+		u := mkUser(t, st.Users, "f@example.com", "files")
+		for i := 0; i < 3; i++ {
+			if _, err := st.Files.Create(ctx, file.File{ID: newID(t), OwnerID: u.ID, Filename: "a.txt", ContentType: "text/plain", Size: 10, SHA256: "x", StorageKey: newID(t), CreatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := st.Files.Usage(ctx, u.ID)
+		if err != nil || n != 30 {
+			t.Fatalf("Usage = %d, %v", n, err)
+		}
+		_, err = st.Files.Create(ctx, file.File{ID: newID(t), OwnerID: newID(t), Filename: "a", ContentType: "text/plain", StorageKey: newID(t), CreatedAt: time.Now()})
+		if err == nil {
+			t.Fatal("file with unknown owner was stored")
+		}
+	})
+}

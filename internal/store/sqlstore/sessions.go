@@ -1,0 +1,144 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"secureapi/gen/sqlitedb"
+	"secureapi/internal/auth"
+)
+
+// Sessions implements auth.Store.
+type Sessions struct{ base }
+
+var _ auth.Store = (*Sessions)(nil)
+
+func NewSessions(e Engine) *Sessions { return &Sessions{base{e: e}} }
+
+func (s *Sessions) err(err error) error { return s.mapErr(err, auth.ErrNotFound, nil) }
+
+func (s *Sessions) InTx(ctx context.Context, fn func(auth.Store) error) error {
+	return s.inTx(ctx, func(b base) error { return fn(&Sessions{b}) })
+}
+
+func (s *Sessions) CreateSession(ctx context.Context, x auth.Session) (auth.Session, error) {
+	row, err := s.w().CreateSession(ctx, sqlitedb.CreateSessionParams{
+		ID: x.ID, UserID: x.UserID, UserAgent: x.UserAgent, Ip: x.IP,
+		CreatedAt: ts(x.CreatedAt), LastUsedAt: ts(x.LastUsedAt), ExpiresAt: ts(x.ExpiresAt),
+	})
+	return toSession(row), s.err(err)
+}
+
+func (s *Sessions) Session(ctx context.Context, id string) (auth.Session, error) {
+	row, err := s.r().GetSession(ctx, id)
+	return toSession(row), s.err(err)
+}
+
+func (s *Sessions) ActiveSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
+	rows, err := s.r().ListActiveSessions(ctx, sqlitedb.ListActiveSessionsParams{UserID: userID, Now: ts(now)})
+	if err != nil {
+		return nil, s.err(err)
+	}
+	out := make([]auth.Session, len(rows))
+	for i, r := range rows {
+		out[i] = toSession(r)
+	}
+	return out, nil
+}
+
+func (s *Sessions) TouchSession(ctx context.Context, id, ip, userAgent string, at time.Time) error {
+	return s.err(s.w().TouchSession(ctx, sqlitedb.TouchSessionParams{ID: id, Ip: ip, UserAgent: userAgent, LastUsedAt: ts(at)}))
+}
+
+func (s *Sessions) RevokeSession(ctx context.Context, userID, id, reason string, at time.Time) (bool, error) {
+	n, err := s.w().RevokeSession(ctx, sqlitedb.RevokeSessionParams{ID: id, UserID: userID, RevokeReason: &reason, RevokedAt: tsp(&at)})
+	if err != nil {
+		return false, s.err(err)
+	}
+	return n > 0, nil
+}
+
+func (s *Sessions) RevokeUserSessions(ctx context.Context, userID, exceptID, reason string, at time.Time) ([]string, error) {
+	if exceptID == "" {
+		exceptID = nilID
+	}
+	ids, err := s.w().RevokeUserSessions(ctx, sqlitedb.RevokeUserSessionsParams{
+		UserID: userID, ExceptID: exceptID, RevokeReason: &reason, RevokedAt: tsp(&at),
+	})
+	return ids, s.err(err)
+}
+
+func (s *Sessions) State(ctx context.Context, sessionID string) (auth.State, error) {
+	r, err := s.r().SessionAuthState(ctx, sessionID)
+	if err != nil {
+		return auth.State{}, s.err(err)
+	}
+	return auth.State{UserID: r.UserID, RevokedAt: utcp(r.RevokedAt), ExpiresAt: utc(r.ExpiresAt), IsActive: r.IsActive, Role: r.Role}, nil
+}
+
+func (s *Sessions) InsertRefreshToken(ctx context.Context, t auth.RefreshToken) error {
+	return s.err(s.w().InsertRefreshToken(ctx, sqlitedb.InsertRefreshTokenParams{TokenHash: t.Hash, SessionID: t.SessionID, IssuedAt: ts(t.IssuedAt)}))
+}
+
+func (s *Sessions) RefreshToken(ctx context.Context, hash string) (auth.RefreshToken, error) {
+	r, err := s.r().GetRefreshToken(ctx, hash)
+	return toRefreshToken(r), s.err(err)
+}
+
+func (s *Sessions) CurrentRefreshToken(ctx context.Context, sessionID string) (auth.RefreshToken, error) {
+	r, err := s.r().CurrentRefreshToken(ctx, sessionID)
+	return toRefreshToken(r), s.err(err)
+}
+
+func (s *Sessions) MarkReplaced(ctx context.Context, hash string, at time.Time) (bool, error) {
+	n, err := s.w().MarkRefreshTokenReplaced(ctx, sqlitedb.MarkRefreshTokenReplacedParams{TokenHash: hash, ReplacedAt: tsp(&at)})
+	if err != nil {
+		return false, s.err(err)
+	}
+	return n == 1, nil
+}
+
+func (s *Sessions) Throttle(ctx context.Context, key string) (auth.Throttle, error) {
+	r, err := s.r().GetLoginThrottle(ctx, key)
+	if err != nil {
+		return auth.Throttle{}, s.err(err)
+	}
+	return auth.Throttle{Key: r.Key, Failures: r.Failures, FirstFailureAt: utc(r.FirstFailureAt), LockedUntil: utcp(r.LockedUntil)}, nil
+}
+
+func (s *Sessions) SaveThrottle(ctx context.Context, t auth.Throttle) error {
+	return s.err(s.w().UpsertLoginThrottle(ctx, sqlitedb.UpsertLoginThrottleParams{
+		Key: t.Key, Failures: t.Failures, FirstFailureAt: ts(t.FirstFailureAt), LockedUntil: tsp(t.LockedUntil),
+	}))
+}
+
+func (s *Sessions) ClearThrottle(ctx context.Context, key string) error {
+	return s.err(s.w().DeleteLoginThrottle(ctx, key))
+}
+
+func (s *Sessions) CreatePasswordReset(ctx context.Context, hash, userID string, created, expires time.Time) error {
+	return s.err(s.w().CreatePasswordReset(ctx, sqlitedb.CreatePasswordResetParams{
+		TokenHash: hash, UserID: userID, CreatedAt: ts(created), ExpiresAt: ts(expires),
+	}))
+}
+
+func (s *Sessions) ConsumePasswordReset(ctx context.Context, hash string, now time.Time) (string, error) {
+	id, err := s.w().ConsumePasswordReset(ctx, sqlitedb.ConsumePasswordResetParams{TokenHash: hash, Now: tsp(&now)})
+	return id, s.err(err)
+}
+
+func (s *Sessions) DeletePasswordResets(ctx context.Context, userID string) error {
+	return s.err(s.w().DeleteUserPasswordResets(ctx, userID))
+}
+
+func toSession(r sqlitedb.Session) auth.Session {
+	return auth.Session{
+		ID: r.ID, UserID: r.UserID, UserAgent: r.UserAgent, IP: r.Ip,
+		CreatedAt: utc(r.CreatedAt), LastUsedAt: utc(r.LastUsedAt), ExpiresAt: utc(r.ExpiresAt),
+		RevokedAt: utcp(r.RevokedAt), RevokeReason: r.RevokeReason,
+	}
+}
+
+func toRefreshToken(r sqlitedb.RefreshToken) auth.RefreshToken {
+	return auth.RefreshToken{Hash: r.TokenHash, SessionID: r.SessionID, IssuedAt: utc(r.IssuedAt), ReplacedAt: utcp(r.ReplacedAt)}
+}

@@ -1,0 +1,67 @@
+// Package store opens the configured database engine and builds the domain
+// stores over it.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/pressly/goose/v3"
+
+	"secureapi/internal/store/migrate"
+	"secureapi/internal/store/postgres"
+	"secureapi/internal/store/sqlite"
+	"secureapi/internal/store/sqlstore"
+)
+
+// DB is an open database of either engine.
+type DB interface {
+	sqlstore.Engine
+	Ping(ctx context.Context) error
+	// SQL is a database/sql handle for migrations.
+	SQL() *sql.DB
+	Close() error
+}
+
+// Open opens engine ("sqlite" with a file path, "postgres" with a URL).
+func Open(ctx context.Context, engine, dsn string) (DB, error) {
+	switch engine {
+	case "sqlite":
+		return sqlite.Open(ctx, dsn)
+	case "postgres":
+		return postgres.Open(ctx, dsn)
+	}
+	return nil, fmt.Errorf("unknown database engine %q", engine)
+}
+
+// Migrations returns the goose provider for db.
+func Migrations(db DB) (*goose.Provider, error) { return migrate.Provider(db.SQL(), db.Name()) }
+
+// MigrateUp applies every pending migration.
+func MigrateUp(ctx context.Context, db DB) error {
+	p, err := Migrations(db)
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// Stores are the domain stores over one database.
+type Stores struct {
+	Users    *sqlstore.Users
+	Sessions *sqlstore.Sessions
+	Audit    *sqlstore.Audit
+	Files    *sqlstore.Files
+}
+
+// New builds every domain store over db.
+func New(db DB) Stores {
+	return Stores{
+		Users:    sqlstore.NewUsers(db),
+		Sessions: sqlstore.NewSessions(db),
+		Audit:    sqlstore.NewAudit(db),
+		Files:    sqlstore.NewFiles(db),
+	}
+}

@@ -1,0 +1,98 @@
+// Package testdb gives tests a freshly migrated database on each engine:
+// a temporary SQLite file always, and PostgreSQL (a new schema per call)
+// when TEST_DATABASE_URL is set. Under CI=true a missing TEST_DATABASE_URL
+// fails the test instead of skipping it.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"secureapi/internal/store"
+)
+
+// Engines lists the engines a contract test runs on.
+func Engines() []string { return []string{"sqlite", "postgres"} }
+
+// Open returns a migrated database of engine for the test, closed at cleanup.
+// For "postgres" without TEST_DATABASE_URL it skips (or fails under CI=true).
+func Open(t testing.TB, engine string) store.DB {
+	t.Helper()
+	ctx := context.Background()
+	var (
+		db  store.DB
+		err error
+	)
+	switch engine {
+	case "sqlite":
+		db, err = store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "test.db"))
+	case "postgres":
+		db, err = store.Open(ctx, "postgres", PostgresURL(t))
+	default:
+		t.Fatalf("unknown engine %q", engine)
+	}
+	if err != nil {
+		t.Fatalf("open %s: %v", engine, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := store.MigrateUp(ctx, db); err != nil {
+		t.Fatalf("migrate %s: %v", engine, err)
+	}
+	return db
+}
+
+// Each runs fn as a subtest once per engine.
+func Each(t *testing.T, fn func(t *testing.T, db store.DB)) {
+	for _, e := range Engines() {
+		t.Run(e, func(t *testing.T) { fn(t, Open(t, e)) })
+	}
+}
+
+// PostgresURL creates an empty schema in TEST_DATABASE_URL's database, drops
+// it at cleanup, and returns a URL whose search_path points at it, so test
+// runs and parallel tests never see each other's data.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_DATABASE_URL is not set; CI must run the PostgreSQL tests")
+		}
+		t.Skip("PostgreSQL tests skipped: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run them")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 8)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,62 @@
+// Package user holds accounts: their rules (who may change what) and the
+// storage interface they need.
+package user
+
+import (
+	"context"
+	"time"
+
+	"secureapi/internal/platform/apperr"
+)
+
+// Role is an account's authority level.
+type Role string
+
+const (
+	RoleUser  Role = "user"
+	RoleAdmin Role = "admin"
+)
+
+// User is an account. Email and Username are stored normalized (lower case).
+type User struct {
+	ID           string
+	Email        string
+	Username     string
+	DisplayName  *string
+	PasswordHash string
+	Role         Role
+	IsActive     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+var (
+	ErrNotFound      = apperr.New(apperr.NotFound, "No such user.")
+	ErrEmailTaken    = apperr.New(apperr.Conflict, "This email is already registered.")
+	ErrUsernameTaken = apperr.New(apperr.Conflict, "This username is already taken.")
+)
+
+// ListFilter selects a page of accounts, newest first. Zero values do not filter.
+type ListFilter struct {
+	Q      string
+	Role   Role
+	Active *bool
+	// Before is the id after which the page starts (ids are time ordered); "" starts at the newest.
+	Before string
+	Limit  int
+}
+
+// Store persists accounts.
+type Store interface {
+	// InTx runs fn in one transaction with a Store bound to it. fn must use only
+	// that Store: on SQLite the single writer connection is held until fn returns.
+	InTx(ctx context.Context, fn func(Store) error) error
+	Create(ctx context.Context, u User) (User, error)
+	ByID(ctx context.Context, id string) (User, error)
+	ByEmail(ctx context.Context, email string) (User, error)
+	Update(ctx context.Context, u User) (User, error)
+	SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error
+	Delete(ctx context.Context, id string) error
+	List(ctx context.Context, f ListFilter) ([]User, error)
+	CountActiveAdmins(ctx context.Context) (int64, error)
+}
