@@ -2798,6 +2798,22 @@ func (response DeleteMe403ApplicationProblemPlusJSONResponse) VisitDeleteMeRespo
 	return err
 }
 
+type DeleteMe409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMe409ApplicationProblemPlusJSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteMe413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -3520,6 +3536,22 @@ func (response UpdateUser404ApplicationProblemPlusJSONResponse) VisitUpdateUserR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateUser409ApplicationProblemPlusJSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4556,107 +4588,107 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F15c9s4sv8qKL6tip2lTsseW66pep4cO5m1E5ePN/s2zjMhsiVhTAEMAEpWUv7ur3DwFHTYsZ2d459U",
-	"ZIFEo9HHrxvd0FcvZJOEUaBSeP2v3hhwBFz/9wxLOCYTIvU/6i8RiJCTRBJGvb53Bp9TEFIgHMdsBhEi",
-	"FMkxoDDlHKhEM0IjNmt6vifCMUyweoOcJ+D1PUIljIB7d3d+Mc0ZTDChhI5WTBXDUH77PAIcyzmHkNFI",
-	"oJRKEusJzIsRV+PF+veD5POjoQS+/N2SoRkmEg1gyDggyeeEjhAeYULXvv8c5BkMOYjxK8ZuCCzOEnDz",
-	"/bVkN0B/bDabh+gUy/GPLZyQ1rTTwqkcH6KfpUw+0Hh+iM4hTDkconM8gXMi4cdzyUkoA7QVxoA5RGhG",
-	"5BgFJ/i2cTSCH9sBYhTFbMRSue0kWEiuNvBOEZxgjicgrTS9SrlgDtZcjAEFFG7ldahHBIgNNfcTDlPC",
-	"UoESPAI1GVHDP6fA557vUTxR85lnKpRM8O0x0JEce/1uu+0vUOZ7716rcXCLJ0msvmp3DrrDPdxr7OF9",
-	"aPwQhp3GAd7dbewMfwi70R7sDzrtbP4Ey3ExPYk83+PwOSUcIq8veQplUoaMT7D0+l6a6pGLpCxRrVM8",
-	"AiTIl6XrjvVz5bkiGOI0lmrRvuIBmaQTr99RHJgQaj/5bsFdKVVqg6xgoVCPQQIkGsyVIBCKGM+/3lL7",
-	"NuBsJoAjAUriiR5JpIB4uJ2vxrynWE5FcO+1m3eK/yJhVIAWs59wZI2F+hQyKoHq/+IkiUmI1aJaCWeD",
-	"GCZ//02oFZZEQa1dYhLny9ZvQmMsUAcROsUxidCQQByppQDnTAn3x6+e/pvX95QJiz3fi5mZyut7Axap",
-	"jZuAEHikaJ+kQlkAhJF5n34G4SjiIIR390nxSEhMQzW4rLotDiMilIExQgdCXpNocwEWEstUeP2eZiSR",
-	"Wvj/R9GgaUVDTGIoyWnGJ9Ga5oO8u/Lu/I3D0Ot7/9UqnEjLfCtap+Zhs0cukTK8JQJNcKw0BSIlS4oI",
-	"gYoJD1Fg+BygmCgXADgcZ3tw53uvGB3GJLzPdj8q/aGdXxhbCbdESGXUIywx2oLmqKmtmdlkIpDEN0C3",
-	"NelvGR+QKAL6nLQfpXIMVKr3Q+SjQSoRZTL34ZKhiCE5JkKT+J7Jtyyl0XNS+J4hkYZj5XdZykNAW4xr",
-	"GqdEkEEMikbt/3EcAzesPMXzmOHogrFjzEfw3MKgdBzBbQignPzY2G6kjbSvhBpTlCaKwOogybgy9J9T",
-	"JrFexhmmI3jP5DmWRAwJHsTwneQaIsQVMSgmIBBLpSARGLYbYjS958CnJIRLiqeYxM9OLkwSxjEn8Ryl",
-	"FFvREMCngLaU/g2wAJRSrkyG+tpHEzLimhqBEqARoSO9PwkWYsZ4pCz9WGmvwDLlSkO2D5EAQIFGdw0N",
-	"7wI0GwNV+ERoPvgV0FyMW7YyO7pVAox6cReMnWA6z7DusxoFpBZrBFbLq/XtMQtvWCqRnhzEIeKKZoQV",
-	"0TWeCANx6+zIQHcjRzorWVINOcqovVEJDzZ6SfFE7UUW/2/4EjU6w/cP29lLqtw34+QLRN8IS97RMmgo",
-	"ia7BVm7coDfzm0FDpwANlQU58EJa/v4xEMMJEUIrqwVhPoLbRIFuAz+n7AYiFHKIlGvDsXFel1SkScK4",
-	"hOgEIoIvNJnP7xleCDRR8yPFJ+3Ncn/wQiBByXCoPO88gW2FELQ7DkNIJCiIk7NPK9RRNCH0MomwhEsB",
-	"vIR1cRQRNTGOTzlLgEuiEPEQxwL8sigRcY1DSaZgv7zTAUL5mY7vJaWPX72IiCTG82uD1lfz47UZ+14N",
-	"vfPLs+VB4oCxGLCGkpzFa994psYoNtjH2eA3CLVKHqURkW+mdi+rNKtZa2rkKaFsamVoijRUjhgcYZmv",
-	"nmVca8liDEfT2Do6E+0tPGxUVSzfkspzxWKU63FkDn4+anR39xCbAq+GxaDW/UJol4UwjTRoM39FW2O4",
-	"1dHWAnXuRS0OS9SwtWtloU7CRNdYVl6rxLMhyQRc72apDJkRJKAqLP3o6d0QwvM9Bf9TDt4nx4MCPldm",
-	"IVTu9bzFmNb3pAKB0u7g2lXY0dKah0JeUqFjrbUvUOOu8cjK4Zrhd+WMwUeTQlArq3LTzwS44FchWlZY",
-	"Pq1UiWMiHGpBJEyq/1mleiUFK/QPc47n6nMpa/OAdev5qy9xLejVWMHQU+vlNrV31UXbTOF15ivX2vRs",
-	"nF7k7AHP1Ra7QEDtva6Fv4YYJJzAw5b8zSSvpq1k5CsacxSTENCximrj2PPL6ZssFZV/dijSG50+qdps",
-	"9cb/tp+bIZsoI5FZgCzdUs4S7fYcL35LII7ecG4ktcoqm7spT5q9d+E9RV6nMF42wZNl6GyG0GBBz89y",
-	"XS6DlueEynOvTg+tU6ucQN+uq5jFtZFvifG/NX0xAMlhESt4KRq6WBRyUIHTvVzCkMRAF4SJgwJvTTNP",
-	"ZYt3H+7ZxBh3d/eqEx0M9/ei9n5nf78X/hDt7R7g7hAwboe7uzhqd3bxzmDYG3YG3UF7sN/thlFnN9oL",
-	"O7uD9rDdxu195zzkS3U5vf1uZ8df771c/iHnj1/dGztNvqoK95ft92M4Bi0338slvGV8xOS3uQTILM2q",
-	"VRpzVCfTPOoi7GfAsRwv8jaLocoyx27W6rJ9zDXTL7/+0wF541F1jjfR6/Mjt45O6yO7u7udA9fYG6NY",
-	"i3+X8+o7Pvzz1HODo+o4QUaucbeuY6QqQ9SUhqAlPDlfZMoNzDcXa8XWBamuE6Fe6Jr/WAUWDwjIrCg6",
-	"PV3hxr1XjHMIZeNnxgU0DtSMDxdp/9sBQuYjVwKF09Isi8FxnnZLWEzCOdoazJE9x0L7zWanu4/CMeY4",
-	"lMBtfl1HzgnwRogFoBikBK6jH4wiMiJSR9DhGMIbiNBgbvKswKfAfTQbk3CMlB01+Veexvq46gb06Wsh",
-	"oXVWl6x2CcFVsE23txbcZJmCBVYcUXT29hU66O3+gGwSAkUsTCc2vVgLxm0qqKxS9ZS5M/TLjqs2NvE5",
-	"ZHIY+iLV9HXF4YjCQlXWZnkp5dFEa8Mc1MJSyomsB5zkLjrrRQPda/eckaXJgFWZL9FQH5K4YksLoer5",
-	"1suzd0oSCR1pUbwhNEJsmG1/jWd5Xo0y2VgyVU07LTww5PqrXMmZPVR8gOWq5oUWwP8DDZuJp+079bOL",
-	"tu4bMlJPbSbL5K9+5jIbt8y05i9aY2V1jvrb8NDDwlzfMyf2joP6lcawLqz22H9tTHxm04VZ6GUTNDia",
-	"EOqMsM5BCBuu1UKcB0QpNop3mDyeAhoybr2NnjIrY8E6s4X0EtEE32Qab01YyVKX0qImuS3uRd29MnuF",
-	"cem2d5rtZqez0/zBGfBiIa9TcU9OVRNixWQn7AuJY9zabba9jRJjpW2q0VJhUrE3LqmxQvAYcU8mT+tA",
-	"onmZi5gLJQhntmTFlbZW4nKdq9UCUtCYviHIiEKEfvn14hBNgZPhHBFpEJJ2JzAXCEsUtJoziOPGDWUz",
-	"2vptdiOavwlGAzc+sPwkdJPiuIpc20crbuugVK5TdqDqgSKzYBX5J8AcuEOFa3ytsKfysgr9LsabQ5PN",
-	"82lr/Zw+Y3rCo5P7OaoHOR0Hk2JWqaCqp8oMQ3IrMCAU66zX6m3Tzzk3RZjT1BKzy5bZ67a7e412p9Hu",
-	"XnR2++1ev737b8//FuBxn7PP0uGVyV+Y46rM7aRaolZTuh7KPMQT1aWqnmZde2JxP9na1LU81llflbX3",
-	"cTrfBLv0qhzYSxNeXl7NL5WIXSbjj+F7tK58r5zbZYm5VddwrGNw4Zv4W/gouA58FDQDHZYHjeBQFzqZ",
-	"+vCYzYAjFbtXQxyjG5WYeqdbAZE7OrMugas5/+/jUePfuPGl3Ti4bjY+/f1vTgskIEw5kfNzxUDD8YH2",
-	"M0epydKZT28z6frl1wvPX/S4FU835GyCgtMP5xdoscQiQIy7vrTlrUFeMq01w7i8nPCxlImpIiB0yFwx",
-	"o14PoJ8vLk7R0em7vqKMpVTx3IJO4SNlam1xgTCJEYpwGhGJYjZqXtEr+vKljurFy5cIcyhSD8GyYogg",
-	"z0bYJEygSFabrMNL9R8TXwb+FQ1MfkL9McsRWEkogvbgsFTgieyRr0A4ivJiTx8xCgio5HOUALcFn4b8",
-	"UgkjYfTly/6KDeEgU04FwkiMGZeNmEwhqoKo8v5e0S0BNFJgCgsUHNkqFj1RHxmUgq7SdnsnNOPVfyHY",
-	"1isUIBXLUZBV2AcLhdMhS3SR5RUNytQGzVVigziTWNqklX2Tmq9YG4VZZRnNK3oGU6aDDZxHJFumct8v",
-	"8m6hPlz1UQTasullbit1TQQiajGld2pAyWgIdhfO8ooxobaA590g3P4ZIr1zYUyASvTu1NcflV1V1Pto",
-	"wjggoTsO4rnab7W+K105VOwuAholjFApmugof2+WXxopjge97kFgBbNcknZYDGepYl+IOZ9f0aBWlKZE",
-	"1VFmZqW2VjcW2NWf4hGhufzFRMiCUl3jiwI9e4C2Os1mp902IhJkTQ7F/l3R4Ku2wj4qGeG74LDWFkEE",
-	"CpRtDyynkAqHTHPElcLCyoLakMICjpN3yp6lPLbWRfRbLZYAtTlCxkct+5BoqbFFessznSHKyni+NwVu",
-	"gmiv02w327qGIwGKE+L1PRU97thjT21i3SGH+mbkars5Qr+cf3iPfoUB+ifM0TnYMAamwOfInkuogAbJ",
-	"MZZZ0088N2EPgbqQbmllUZJzA5AIxOLIhENj4FDEL4RnD5iwQVfLKN+sn32nQOI/QOojhVqHQbfdXlFE",
-	"dr/iMf3+JZVjaskCZLPiyrz+x0++J9LJRMHuvneaDmISmgVq/thgsMIT5WPwSOgjpbmQMPE+qXcWtiYi",
-	"sqELh0Rpm6rMUACmqAYRXrW952N9V5X1M7VIwmThici81bKWFl105d2rfWbVrDYW1vOqr32ka/GDUg2Y",
-	"6XcIVhBkDtKd3Sh7vSogwY0v180lSGQVndgU3OqKWk2ugrdoS3nlnZ2dg+1l1Ckg4ubWCpC8mpSsK+0e",
-	"VEj2IBpcOlHIUyur/l070DaV3X16Qh2tVVQ5tPUDBW2HERtaVipTPlMOaki4MKXyPUOSa6ac9Fape0k/",
-	"0ln/yGWt1LbX3ln/UNF5op7oHqx/ol6cro1SboYUZyzKtLK0pXOy2yXTo7+uW568OFnFRkw4u0wtyKkB",
-	"8RxwyYX+tCb6lTM6KtcDoxGZmvYFgSeAeu3OFZ2NQY6BI9tdYpNaykSZLh7RRGeQ6DivwKgxC28qQ2Wp",
-	"CWGr1z3YNt64Zj2rBdg/sWj+aPJZOXa+q8Z3KgK8e0LdqCYzHapxzEYjHfnV+gLOQTaKhsNVtfQLba96",
-	"lmfTps4G2lRvPtLP7W4ymaM+/cEK6Xu7m6i+o2VnFcA4ZiMVtxtIZirRaIRKp+CFesuxW7tZKlep95Td",
-	"2NCmdnJSi53UvLotuRwHNdG5KeQ2lc+mM6cUJhGBJqZ1QHvZmAOO5lnDQNOlp4raBXCzxg3VBHTRG/Uc",
-	"aROjGSyVhzWCbe/1o2vM8/mFFbLEUpntb9a/b7d9vSxlUtca6gKw5UJ1FM/wXLkMMQMuULfd9ZHD2ht5",
-	"HkDM6Ej35hsfk4HUqmhUi86eyJa7K9s2MurdRTa8Gzqcmo+wudEAxYTeKHljVMf6Mzx/MFD5/VjJFeJ5",
-	"JG70IS4u8iOGUXk18IbiybMGM7d0quDOYBgikDJNMaBUGANXSlI10RsdAi+eJ+vdJGK5GavUAzyRqDpr",
-	"DjaS1J7rvoNKQir6Ewji07jrc5A2HZjLsCmbs6KcH5yuFmXrele5bRy5ofepaYs1mcfsSyPuOkExw6Lw",
-	"wzqvGVlBFib/NxuzuMACW712Z7uJXnEmREMQCUWicQtTFHzgROd5lU2398K8+nB2bvrZYyLkNhqBRL32",
-	"jguXWz95YbnyyF7/GXH20UIKuI4qLK8fHVX8h4eoS/TkTHNjGcwc5VpU5ugmamPv5yjpTV3g6jd4PLJR",
-	"rtbybWSPO482vTmhdKczM7+l9N+enj48L7KBNOT3gvzlFvreK83wEr5dL8vZiaKx/TFIcEmzstsfFK4+",
-	"z4Zv4u71E/mZZYFjHmxQvj2DZZZiTx0y5wO3ISSyEqwwCou885fnzJfz5fG8Q7m+zeUbdNFC6YjYkZv8",
-	"PkzXacPiKpcXJldfonVzMW19JdHdelk9z2PN+/n6d683DOvtBJlMHzqOUYVkCZoxbk5n7Znq86aIe+sf",
-	"ym/+eVT9YhTy8D/b8402W/cLrDydeqtH3Hdj/6OOGvLuvDWHDJoZ3/OM4SlUf2j3L5MB81kZV3cIcpLG",
-	"kiSYSxW0T0yYwzSTuNRNPhEK1DuCJtIR9zzRODiCkERFb5DdN7RFlem3f72iEYSxvgAxeGUGNJRbt3Ue",
-	"eYeuvTNLV9mMOEBRgKurcBQRLwSCWwlUSbgm5Irqy6KIyKsTBnMUnBz96/ry9PjD0evrn/734s15gLZ6",
-	"nR0znb7wLINPgznC1YujzEhXdGOKOXWr5iq4OckY2VKMbERY4ntAvkrB6DPjTdOF6sabegcU2DTFZ8+r",
-	"H7+vfFiulGYzEdbMc6hi3R6vdbrmDoNcAtc5TzUQmXdFf3iPaHiznNlLQOU/QLr52X42tdL3GUmsDMUf",
-	"fpeO6it2e6j7g0mnLrVK+zdyX1LMp8rjmPNwKXE4npg7kK3jKd8m5aPgX42y/2p80O8RfUSZHqjr0K5o",
-	"7uTObfzYONUNuX0kMI0G7DZookDfTWiL4t4NG+8ZhcYJluE4MPe+vrnAI33B5RiQvbVoW8Ncl2t6zWa0",
-	"4pw2FmUWSpANITngSVWk1zclOCW6fJ9ht733nFPX71rMkHGJoh2XnXzPJJqwiAwJRIb59R3RmzFR/wex",
-	"/R+upJ299Q+4LsZ8JDNsJdEa4hciY/8TKHoqbNp1aRBzqUesKa47MftqkK6VGX1G5aOsawExjmyTiIah",
-	"y+q3Pi8rb+s4r87+6nyJ7Y/YMEVpb3Nzv6rcY7FwuXjeS/J7KyHLO0DWxHVFPf+fsXzMLt5ROmb0poI/",
-	"9Z9aWT9Khj5rZjK/aTfL3uWXZSKDvkT5SNXXuZo8K4l1G4CNSxfPWLPruZ4ok1+//euhJ6tHNm78Pqj6",
-	"3rL0p0nU18OAWha0nqTPNGB5UHDypCHBBic73zWTfLEp+xLlOxfVxNwyKCo+s+pNtYNtIuW+TMInb5hB",
-	"IaaU6YyQLV/QvQZNRz7GdCA/kcmoNzg/cy3oKhGxHZI1UXkuK/THPS2s6ICR4aolSTirpRdW+NJW+QIQ",
-	"d9J1lUs15UqsfLZ3n6Kl6kWfT6Qj7ttEv3vZ0l/e9Ym8q1MnFouXlyrFYoKzKgH3hZHoiCINby0gE7YX",
-	"jc1oUSGhOxlfvzl+c/EG1XU0WIZEL4WtKvmDIcLvmJkttmR5SLIckLk35HtAsr/2ttjbf4DcdGMfVCGw",
-	"BF++zhus6ag8f1b5iOO4ZjZsXUBhMCzKDHOLZs0GV4iU8RIgXYY8c4l8fL+65GcJ/oKgz6Yav2/QWqjE",
-	"C6El2i8HWLVk5poM0Vjfwvtlece5bQtRfpalEkmWhuPsWrbsZ4Oc7eD2ft8HSXDphqPstkmP3Wz+4yh2",
-	"7iXSnXCmS4yIMiVkCqu7xo/JFKgannA2gGXt4bpGezkbu+120W6V/9pS1nOTwZ7SDy5hDsqsmasLJAjd",
-	"rC5Ma3YsAO22d5xcP1N0PB7T9bIeg++aruIXpyTHwyEJm09Vw6mmI2t2rfp49bqbj5+UfzJ34bpOFY5Z",
-	"iGMUwRRilkxMY5YaW7lCot9qxWrcmAnZ32/vt7XTs4TU32hY5yOeU66k4gbmKNHXFuTOyib/7ToWm9RN",
-	"WbORCt/8NJVvewps9bZfBdzVBp7SFLqwbHGCSvqohMV9m+oxzlpbnZwQa4UQo/F8uzSFMUWLc7ytX8wT",
-	"2ZMn0US6C18pBptR4NlPBBkrpxy//g0yc0BVmskcS7lXI/EkAd6AKYnUVuY3AC2j2nRn3326+/8AAAD/",
-	"/w==",
+	"7D1ncxs5ln/lVd9WWZptRoWxpJqq0zjseNZBJck3e2v51GD3I4lRE+AAaNG0S//9CqEjwSBZknfCF5cp",
+	"Ijw8vBzAL0HMJ1POkCkZHH4JxkgSFOa/p0Thazqhyvyj/5KgjAWdKspZcBic4m8ZSiWBpCmfYQKUgRoj",
+	"xJkQyBTMKEv4rB2EgYzHOCF6BTWfYnAYUKZwhCK4uQnLbU5xQiijbLRiqxSH6uv3keg5zhnGnCUSMqZo",
+	"ajawC4PQ4+X69VGJ+fFQoVi+tuIwI1TBAIdcICgxp2wEZEQoW7v+GapTHAqU42ecX1Fc3CUS9vtLxa+Q",
+	"/dBut4/ghKjxDx0ypZ3rXodkanwEPyk1fcfS+RGcYZwJPIIzMsEzqvCHMyVorCLYilMkAhOYUTWG6A35",
+	"1Doe4Q/dCDiDlI94pra9AEsl9AXeaICnRJAJKkdNzzIhuQc152OEiOEndRmbERHwocH+VOA15ZmEKRmh",
+	"3ozq4b9lKOZBGDAy0fvZOTVIJuTTa2QjNQ4O+91uuABZGLx6rsfhJzKZpvqrbu+gP9wnu6198hRb38dx",
+	"r3VA9vZaO8Pv436yj08HvW6+/5Socbk9TYIwEPhbRgUmwaESGVZBGXIxISo4DLLMjFwEZQlrnZARgqSf",
+	"l547NfOqeyU4JFmq9KFDjQM6ySbBYU9jYEKZ+xT6CXclVekLcoQFsRkDEhUM5poQKAMuiq+39L0NBJ9J",
+	"FCBRUzw1I6mSmA63i9PYdcrj1Aj3Vrd5o/Evp5xJNGT2I0mcsNCfYs4UMvNfMp2mNCb6UJ2p4IMUJ3//",
+	"VeoTVkhBn10RmhbHNivBmEjoAWXXJKUJDCmmiT4KCsE1cX/4Epi/BYeBFmFpEAYpt1sFh8GAJ/riJigl",
+	"GWnYJ5nUEgAI2PXMHCBJIlDK4OajxpFUhMV6cJV1OwJHVGoBY4kOpbqkyeYELBVRmQwOdw0iqTLE/z8a",
+	"BgMrDAlNsUKnOZ5k57oYFNxUb+dvAofBYfBfnVKJdOy3snNiJ9s78pGUxS2VMCGp5hRMNC1pICSUGx5B",
+	"ZPEcQUq1CkASj/M7uAmDZ5wNUxrf5rrvFf7Y7S+trMRPVCot1BOiCGxhe9Q20sxeMpWgyBWybQP6Sy4G",
+	"NEmQPSbsx5kaI1N6fUxCGGQKGFeFDlccEg5qTKUB8S1XL3nGkseE8C0HmcVjrXd5JmKELS4MjNdU0kGK",
+	"Gkaj/0maorCoPCHzlJPknPPXRIzwsYlB8zjgpxhRK/mxld1ghHSoiZowyKYawPogxYUW9L9lXBFzjFPC",
+	"RviWqzOiqBxSMkjxG9E1JiA0MJBSlMAzJWmCFu0WGAPvGYprGuN7Rq4JTR8dXJxMuSCCpnPIGHGkIVFc",
+	"I2xp/hsQiZAxoUWG/jqECR0JA42EKbKEspG5nymRcsZFoiX9WHOvJCoTmkO2j0AiQmSsu5Yx7yKYjZFp",
+	"+0QaPIQ1o7kct+xkbnSnYjCaw51z/oaweW7rPqpQAH1YS7CGXp1uT3l8xTMFZnOURyA0zEA00A2cSGvi",
+	"NtGRG92twtJZiZK6y1G12ls192CjRcoZjYWc/b/hInp0bt/f7WbfM62+uaCfMflKs+QVqxoNFdK1tpXf",
+	"bjCX+dVGQ680GmoH8tgLWfX7+7AY3lApDbM6IywE/DTVRrc1P6/5FSYQC0y0aiOpVV7vmcymUy4UJm8w",
+	"oeTcgPn4muGJhIneHzSejDYr9METCZLR4VBr3vkUt7WFYNRxHONUoTZxCvQZhjpOJpS9nyZE4XuJomLr",
+	"kiShemOSngg+RaGotoiHJJUYVkmJyksSK3qN7ssb4yBU5/TCYFr5+CVIqJymZH5prfXV+Hhux77VQ2/C",
+	"6m6FkzjgPEViTEnB07UrnuoxGg1uOh/8irFhyeMsoerFtbvLOsx61wYbBZoo24YZ2jKLtSJGj1sW6rlc",
+	"GC5Z9OFYljpFZ729hcmWVeXyK6nNKw+jVY8ncvDTcau/tw/8GkXdLUZ97ifSqCwgLDFGm/0rbI3xk/G2",
+	"FqDzH2px2FQPW3tWHpsgTHJJVG1ZTZ4tRSfoW5tnKuaWkJBpt/RDYG5DyiAMtPmfCQw+eiZK/K22C2Vq",
+	"fzdY9GnDQGkjULkbXHsKN1o58VDSSyaNr7V2AT3ukowcHa4ZflONGHywIQR9sjo2w5yAS3yVpOWI5eNK",
+	"lnhNpYctqMJJ/T+rWK/CYCX/ESHIXH+uRG3ucG6zf30R34GejbUZeuK03Kbyrn5oFym8zHXlWpmejzOH",
+	"nN1hXuOwCwA01vUd/DmmqPAN3u3IXw3yatgqQr7GMccpjRFea682TYOwGr7JQ1HFZw8jvTDhk7rM1iv+",
+	"t/vcjvlEC4lcAuThlmqUaG/Xs/BLimnyQghLqXVUudhNddN83YV1yrhOKbxcgCeP0LkIobUFgzCPdfkE",
+	"WhETqu69Ojy0jq0KAEN3rnIX30W+pFb/NvjFGkgeiVizl5KhD0WxQO043UolDGmKbIGYBGrjrW33qV3x",
+	"3t01mxyT/t5+faOD4dP9pPu09/Tpbvx9sr93QPpDJKQb7+2RpNvbIzuD4e6wN+gPuoOn/X6c9PaS/bi3",
+	"N+gOu13Sferdh36uH2f3ab+3E67XXj79UOAnrN+N26Y4VQ37y+77PhSDoZtvpRJecjHi6utUAuaSZtUp",
+	"rThqgmmn+gD7CUmqxou4zX2oKs3xq7W87Kb5dvr5l396TN50VN/jRfL87NjPo9fNkf29vd6Bb+yVZazF",
+	"v6t5fY13/zwJ/MZRfZykI9+4T740Uh0heksL0BKcnC0i5Qrnm5O1RusCVTeB0Av69n+tHYs7OGSOFL2a",
+	"rlTjwTMuBMaq9RMXElsHese7k3T49QZCriNXGgonlV0WneMi7DblKY3nsDWYg8tjwdN2u9d/CvGYCBIr",
+	"FC6+bjznKYpWTCRCikqhMN4PgYSOqDIedDzG+AoTGMxtnBXFNYoQZmMaj0HLURt/FVlq0lVXaLKvJYU2",
+	"UV2R2hULrmbb9HfXGjd5pGABFccMTl8+g4Pdve/BBSEg4XE2ceHFhjPuQkFVlmqGzL2uX56u2ljEFyaT",
+	"R9CXoaYvK5Ij2haqozaPS2mNJjsbxqAWjlINZN0hk7uorBcF9G531+tZ2ghYHfkKhiZJ4vMtnQnVjLe+",
+	"P32lKZGykSHFK8oS4MP8+hs4K+JqjKvWkq0a3OnMAwtuuEqVnLqk4h0kVz0utGD831GwWX/arWnmLsq6",
+	"r4hIPbSYrIK/es77fNwy0VostEbKmhj119lDd3Nzw8Bm7D2J+pXCsEmsLu2/1ic+deHC3PVyARqSTCjz",
+	"elhnKKVz1xouzh28FOfFe0SeyBCGXDhtY7bMy1iIiWyBOSJMyFXO8U6EVSR1JSxqg9vyVtDdKrJXCpd+",
+	"d6fdbfd6O+3vvQ4vkeoyk7fEVD0gVm72hn+maUo6e+1usFFgrHJNDVhqSCrvxkc1jgjuw+/J6WmdkWgX",
+	"8wFzrgnh1JWs+MLWmlwuC7ZasBSMTd+SdMQwgZ9/OT+CaxR0OAeqrIVk1AnOJRAFUac9wzRtXTE+Y51f",
+	"Z1ey/avkLPLbBw6flG1SHFejaze1prYOKuU6VQWqJ5SRBcfIPyIRKDws3MBrDT21xWrw+xBvkyabx9PW",
+	"6jmTY3rA1MntFNWdlI4HSSmvVVA1Q2UWIYUUGFBGTNRr9bWZed5LkTabWkF2VTIH/W5/v9Xttbr9897e",
+	"YXf3sLv37yD8GsPjNrnPSvLKxi9suipXO5mhqNWQrjdl7qKJmlTVDLOuzVjcjrY2VS33leuro/Y2Suer",
+	"zC5zKo/tZQCvHq+hlyrALqPx+9A9hle+VcztfQW5ddXw2vjgMrT+twwhuoxCiNqRccujVnRkCp1sfXjK",
+	"ZyhA++51F8fyRs2n3unXjMgdE1lXKPSe//fhuPVv0vrcbR1ctlsf//43rwSSGGeCqvmZRqDF+MDomePM",
+	"Runsp5c5df38y3kQLmrcmqYbCj6B6OTd2TksllhEwIXvS1feGhUl04YzrMorAB8rNbVVBJQNuc9nNOdB",
+	"+On8/ASOT14dash4xjTOndEpQ9Ci1hUXSBsYYUCyhCpI+ah9wS7Yd98Zr15+9x0QgWXoIVpWDBEV0QgX",
+	"hIk0yPqSjXup/2P9yyi8YJGNT+g/5jECRwml0x4dVQo8waV8JZAkKYo9Q+AMAZkSc5iicAWfFvxKCSPl",
+	"7LvvDldciECVCSaBgBxzoVopvcakbkRV7/eCbUlkiTamiITo2FWxmI0OwVopcJF1uzuxHa//i9G2OaFE",
+	"pVEOUV5hHy0UTsd8aoosL1hUhTZqryIbEFwR5YJWbiW9X3k2hrPaMdoX7BSvuXE2SOGRbNnK/bCMu8Um",
+	"uRpCgkaymWNua3adSqD6MJU1jUHJWYzuFk6LijGpr0AU3SDC/RkTc3NxSpEpeHUSmo9armroQ5hwgSBN",
+	"x0E61/etz3dhKofK2wVkyZRTpmQbjot18/jSSGM82u0fRI4wqyVpR+Vwnmn0xUSI+QWLGkVpmlQ9ZWaO",
+	"aht1Y5E7/QkZUVbQX0qlKiE1Nb4Qmd0j2Oq1271u15JIlDc5lPd3waIvRgqHUBHCN9FRoy2CSoi0bI8c",
+	"pkC7Q7Y54kLbwlqCOpfCGRxvXml5lonUSRd52OnwKTIXI+Ri1HGTZEePLcNbge0M0VImCINrFNaJDnrt",
+	"brtrajimyMiUBoeB9h53XNrTiFi/y6G/Gfnabo7h57N3b+EXHMA/cQ5n6NwYvEYxB5eX0A4NqDFRedNP",
+	"OrduD8UmkW4ZZtGUc4U4lcDTxLpDYxRY+i9U5BOs22CqZbRuNnNfaSPxH6hMSqHRYdDvdlcUkd2ueMys",
+	"v6RyTB9ZomrXVFlw+OFjGMhsMtFm92Fwkg1SGtsDGvw4Z7CGE61jyEialNJcKpwEH/WapaxJqGqZwiFZ",
+	"uaY6MrQBU1aDyKDe3vOheata+tlaJGmj8FTm2mpZS4spugpu1T6zalfnC5t99dchmFr8qFIDZvsdohUA",
+	"2US6txtlf7dukJDW58v2EktkFZzEFtyailoDrjZvYUtr5Z2dnYPtZdBpQ8SPrRVG8mpQ8q60W0Ch+J1g",
+	"8PFESU+dvPp37UDXVHbz8QF5tFFR5eHWdwyNHAY+dKjUonymFdSQCmlL5XctSL6dCtA7le4lM6W3fsr7",
+	"Rqntbndn/aSy80TP6B+sn9EsTjdCqRBDGjPOynS0tGVistsV0WO+bkqeojhZ+0ZcertMnZHTMMQLg0st",
+	"9Ke14RfB2ahaDwwjem3bFySZIOx2exdsNkY1RgGuu8QFtbSIsl08sg2nODV+Xmmjpjy+qg1VlSaErd3+",
+	"wbbVxg3pWS/A/pEn83ujz1ra+abu32kP8OYBeaMezPSwxms+GhnPr9EXcIaqVTYcrqqlX2h7Nbs8Gjf1",
+	"NuCmZvORmbe3yWae+vQ7M2QY7G3C+p6WnVUGxms+0n67NclsJRpLoJIFL9lbjf3czTO1ir2v+ZVzbRqZ",
+	"k4bvpPc1bclVP6gNZ7aQ21Y+286ciptEJUxs64DRsqlAkszzhoG2j081tAvGzRo11CDQRW206wmbWM7g",
+	"mTpqAOx6r++dYx5PL6ygJZ6p/H7z/n137etpKae6ztAUgC0nquN0RuZaZcgZCgn9bj8Ej7S39DzAlLOR",
+	"6c23OiY3UuukUS86eyBZ7q9s20io9xfR8GroUWohEPuiAaSUXWl648z4+jMyv7Oh8vuRkivI81hemSQu",
+	"KeMjFlFFNfCG5CnyBjM/dWrnztowVIIWTSlCJq2AqwSp2vDCuMCL+WRzm1QuF2O1eoAHIlVvzcFGlLrr",
+	"e++gFpBK/gSE+DDq+gyVCwcWNGzL5hwpF4nT1aTsVO8qtU0Sv+l9YttibeQx/9KSuwlQzIgs9bCJayaO",
+	"kKWN/83GPC1tga3dbm+7Dc8El7IlqcIy0LhFGETvBDVxXi3T3bswz96dntl+9pRKtQ0jVLDb3fHZ5U5P",
+	"njus3LPWf0Q7+3ghBNy0Khyu792q+A93UZfwyanBxjIzc1RwURWjm7CNe5+jwjdNgmu+4HHPQrley7eR",
+	"PO7d2/Y2Q+kPZ+Z6S/O/y57ePS6yATUU74L8pRYOg2cG4RX7dj0t5xlFK/tTVOijZi2332m7+iwfvom6",
+	"NzOKnGVpx9xZoHx9BMsexWUdcuWDn2Kcqpqzwhku4i5cHjNfjpf70w7V+jafbjBFC5UUsSc2+W2QbsKG",
+	"5VMuT2ysvgLr5mTa+UKTm/W0elb4mrfT9a+eb+jWuw1ymj7ypFGl4lOYcWGzsy6n+rgh4t31k4qXf+6V",
+	"vzjDwv3P73yjyzb9AiuzUy/NiNte7H9UqqHozluTZDDI+JY5hodg/aG7v5wG7GctXP0uyJssVXRKhNJO",
+	"+8S6OdwgSSjT5JNApNeI2mA87vnU2MEJxjQpe4PcvcEW06Lf/fWCJRin5gHE6Jkd0NJq3dV5FB267s0s",
+	"U2UzEohlAa6pwtFAPJGAnxQyTeEGkAtmHouisqhOGMwhenP8r8v3J6/fHT+//PF/z1+cRbC129ux25kH",
+	"z3LzaTAHUn84yo70eTe2mNO0aq4yNyc5Ijsaka2EKHILk69WMPrI9qbtQvXbm+YGtLFpi88elz9+X/Gw",
+	"gintZQIxyPOwYlMer1W69g2DggLXKU89EOxayR9eI1rcLEf2EqPyH6j8+Ow+GluZ94wU0YLiD39Lx80T",
+	"+zXU7Y1JLy91Kvc38j9SLK61xrH5cKVIPJ7YN5Cd4qm+JhVC9K9WVX+13pl15CEwbgaaOrQLVii5M+c/",
+	"tk5MQ+4hSMKSAf8UtSEybxO6orhXw9ZbzrD1hqh4HNl3X1+ck5F54HKM4F4t2jZmrk81PeczVlNOG5My",
+	"jxWqllQCyaRO0uubErwUXX3PsN/df8ytm28t5pZxBaIdn5x8yxVMeEKHFBOL/OaNmMuY6P+j3P4PZ9Le",
+	"/voJvocx70kMO0p0gviJzNH/AIyeSRd2XerEvDcj1hTXvbH3ai1dRzMmRxVC3rUAXIBrEjFm6LL6rd+W",
+	"lbf1vE9nf/Eu4vojNgxRutfc/EtVeywWHhcvekl+byVkRQfIGr+urOf/M5aPucN7Sscs39TsT/OnTt6P",
+	"klufDTFZvLSbR++KxzLBWl+ymlINTaymiEoS0wbg/FLrQ5qKaxeiMkBCTBjjytmsrq44d9W2drsHnrLi",
+	"/F2vB0oBNJ8Nu2tK9tid4tuY47cmwr9SAstSAk2HoxFvbaYDcl5b7n68eVDnY4Mc0jeNWZ9vir6p1tKL",
+	"fGXfM5Q17VzX20aVt0ErShtaKlpzcnEzwLxQwnQ1tD2RH9vr/EAyptlK/chVp6tIxPViNkjlscTWH1cI",
+	"1XjA0nBdkkwFbwQyVmjtTvWpEX94d5XytoVRvJpFvE15VP1J0QfiEf+7pd+8QOqR1PGfT7t6eWKxTHop",
+	"UyyGUusUcGuD9Zg5GzUpZ1IBfMbKWgzTM/n8xesX5y+gyaPRMtP1vXT1K380E/LbxYDLK1nu/Cw3yPwX",
+	"8i1Msr/utrzbf6Da9GLvVIuwxL58XrRys1F1/7zGkqRpQ2y4CoRSYDgrMy4kmhMbQlukXFQM0tA9PL/C",
+	"NR4gJDjhyv5UQ9Fojsky/7j8cYMH0sxLfkLhLyP20ZjrT2Ynl1z4RBomCqs+XSNSuyb8NTZPDH9e3k7v",
+	"el60aueZAsWzeJy/OZf/JpK31909Xnwnkq8835Q/pRnwq81/+cXtvYQdpoKb+imqpRe9xtUt8a/pNTI9",
+	"fCr4AJf1vpsC9OVo7He7ZS9Z8VNSeUNRbmlVfk2KCNSS1IpChdJ04kvbd55KhL3ujhfrpxqO+0O6OdZ9",
+	"4N3AVf6clhJkOKRx+6EKVPV2dM2t1afX3/L58FGrRPvQry9lcl48A2y7EMz/pW11zx+3Kd7K6Bj96gBo",
+	"rmRRFoIoINbUcIVzmJq3GMwdtcuMhoN/sfPe1moLp0dNF3ToGiVcSXpYt+3rXUmVLUy13OIGtUhVxewP",
+	"XVTJ2gVG2hSAOOkDnKXz7coWVgQt7vGy+dpQ4tJpsg3maQHNEHzGUOS/e2Slm7YOzA+r2axbZSeba/Of",
+	"RpHJFEULr2mCTJXPGi2D2rac33y8+f8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

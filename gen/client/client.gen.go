@@ -741,7 +741,7 @@ type ClientInterface interface {
 
 	// DeleteMeWithBody Delete the caller's account
 	//
-	// Needs the current password. Deletes the account, its sessions and its files.
+	// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -750,7 +750,7 @@ type ClientInterface interface {
 
 	// DeleteMe Delete the caller's account
 	//
-	// Needs the current password. Deletes the account, its sessions and its files.
+	// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -812,7 +812,7 @@ type ClientInterface interface {
 
 	// UpdateUserWithBody Change an account's role, activation or display name (admin)
 	//
-	// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation.
+	// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation, and the last active admin cannot be demoted or deactivated (409).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -821,7 +821,7 @@ type ClientInterface interface {
 
 	// UpdateUser Change an account's role, activation or display name (admin)
 	//
-	// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation.
+	// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation, and the last active admin cannot be demoted or deactivated (409).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1206,7 +1206,7 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 
 // DeleteMeWithBody Delete the caller's account
 //
-// Needs the current password. Deletes the account, its sessions and its files.
+// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1225,7 +1225,7 @@ func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body 
 
 // DeleteMe Delete the caller's account
 //
-// Needs the current password. Deletes the account, its sessions and its files.
+// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1367,7 +1367,7 @@ func (c *Client) GetUser(ctx context.Context, id ID, reqEditors ...RequestEditor
 
 // UpdateUserWithBody Change an account's role, activation or display name (admin)
 //
-// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation.
+// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation, and the last active admin cannot be demoted or deactivated (409).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1386,7 +1386,7 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, id ID, contentType stri
 
 // UpdateUser Change an account's role, activation or display name (admin)
 //
-// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation.
+// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation, and the last active admin cannot be demoted or deactivated (409).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2750,7 +2750,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteMeWithBodyWithResponse Delete the caller's account
 	//
-	// Needs the current password. Deletes the account, its sessions and its files.
+	// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2759,7 +2759,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteMeWithResponse Delete the caller's account
 	//
-	// Needs the current password. Deletes the account, its sessions and its files.
+	// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2827,7 +2827,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateUserWithBodyWithResponse Change an account's role, activation or display name (admin)
 	//
-	// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation.
+	// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation, and the last active admin cannot be demoted or deactivated (409).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2836,7 +2836,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateUserWithResponse Change an account's role, activation or display name (admin)
 	//
-	// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation.
+	// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation, and the last active admin cannot be demoted or deactivated (409).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4175,6 +4175,8 @@ type DeleteMeResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -4202,6 +4204,11 @@ func (r DeleteMeResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r DeleteMeResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteMeResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -4697,6 +4704,8 @@ type UpdateUserResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -4730,6 +4739,11 @@ func (r UpdateUserResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r UpdateUserResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateUserResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -5175,7 +5189,7 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 
 // DeleteMeWithBodyWithResponse Delete the caller's account
 //
-// Needs the current password. Deletes the account, its sessions and its files.
+// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5190,7 +5204,7 @@ func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, 
 
 // DeleteMeWithResponse Delete the caller's account
 //
-// Needs the current password. Deletes the account, its sessions and its files.
+// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5306,7 +5320,7 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id ID, re
 
 // UpdateUserWithBodyWithResponse Change an account's role, activation or display name (admin)
 //
-// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation.
+// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation, and the last active admin cannot be demoted or deactivated (409).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5321,7 +5335,7 @@ func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context
 
 // UpdateUserWithResponse Change an account's role, activation or display name (admin)
 //
-// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation.
+// Deactivating an account revokes all its sessions at once. An admin cannot change their own role or activation, and the last active admin cannot be demoted or deactivated (409).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6861,6 +6875,13 @@ func ParseDeleteMeResponse(rsp *http.Response) (*DeleteMeResponse, error) {
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7463,6 +7484,13 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge

@@ -33,10 +33,14 @@ type Entry struct {
 
 // Service appends to and reads the audit log.
 type Service struct {
-	store Store
-	now   func() time.Time
-	log   *slog.Logger
+	store   Store
+	now     func() time.Time
+	log     *slog.Logger
+	observe func(action, outcome string)
 }
+
+// Observe registers f to be told of every recorded event (metrics).
+func (s *Service) Observe(f func(action, outcome string)) { s.observe = f }
 
 // NewService returns a Service; now may be nil (time.Now).
 func NewService(store Store, log *slog.Logger, now func() time.Time) *Service {
@@ -102,8 +106,12 @@ func (s *Service) Record(ctx context.Context, e Entry) error {
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "audit append failed", "action", e.Action, "err", err)
+		return err
 	}
-	return err
+	if s.observe != nil {
+		s.observe(e.Action, e.Outcome)
+	}
+	return nil
 }
 
 // canonical is the hashed form of an event: fixed field order, UTC times.

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"secureapi/internal/app"
+	"secureapi/internal/platform/httpx"
+)
+
+// cmdServe runs the public listener (HTTPS when TLS files are set), the
+// optional HTTP->HTTPS redirect listener and the internal metrics listener,
+// until SIGINT/SIGTERM; then in-flight requests drain for SHUTDOWN_TIMEOUT.
+func cmdServe(ctx context.Context, env *cliEnv) error {
+	cfg, err := env.config()
+	if err != nil {
+		return err
+	}
+	log := env.logger(cfg)
+	_, warnings := configCheck(cfg)
+	for _, w := range warnings {
+		log.Warn("configuration", "var", w.Var, "warning", w.Message)
+	}
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	srv := httpx.NewServer(httpx.ServerConfig{
+		Addr:              cfg.ListenAddr,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+	}, a.Handler, log)
+	scheme := "http"
+	if cfg.TLSEnabled() {
+		certs, err := httpx.NewCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, log)
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = httpx.TLSConfig(certs)
+		scheme = "https"
+		go reloadOnHangup(ctx, certs, log)
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	ln, err := listen(cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "env", cfg.AppEnv, "database", a.DB.Name(),
+		"docs", fmt.Sprintf("%s://%s/docs/", scheme, displayAddr(ln.Addr())))
+	g.Go(func() error { return httpx.Serve(ctx, srv, ln, cfg.ShutdownTimeout) })
+
+	if cfg.HTTPRedirectAddr != "" {
+		rln, err := listen(cfg.HTTPRedirectAddr)
+		if err != nil {
+			return err
+		}
+		_, port, _ := net.SplitHostPort(cfg.ListenAddr)
+		rs := httpx.NewServer(httpx.ServerConfig{Addr: cfg.HTTPRedirectAddr}, httpx.RedirectHandler(port, cfg.AllowedHosts), log)
+		log.Info("redirecting plain HTTP to HTTPS", "addr", rln.Addr().String())
+		g.Go(func() error { return httpx.Serve(ctx, rs, rln, time.Second) })
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := listen(cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", a.Metrics.Handler())
+		ms := httpx.NewServer(httpx.ServerConfig{Addr: cfg.MetricsAddr}, mux, log)
+		log.Info("metrics", "addr", mln.Addr().String(), "path", "/metrics")
+		g.Go(func() error { return httpx.Serve(ctx, ms, mln, time.Second) })
+	}
+
+	start := time.Now()
+	err = g.Wait()
+	log.Info("stopped", "uptime", time.Since(start).Round(time.Second).String())
+	return err
+}
+
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// reloadOnHangup re-reads the TLS certificate on SIGHUP (the files are also
+// watched, so a renewal is picked up even without the signal).
+func reloadOnHangup(ctx context.Context, certs *httpx.CertReloader, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := certs.Reload(); err != nil {
+				log.Error("SIGHUP: TLS certificate reload failed; keeping the previous one", "err", err)
+			} else {
+				log.Info("SIGHUP: TLS certificate reloaded")
+			}
+		}
+	}
+}
+
+func displayAddr(a net.Addr) string {
+	if tcp, ok := a.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return a.String()
+}

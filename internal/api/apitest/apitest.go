@@ -1,0 +1,356 @@
+// Package apitest runs HTTP scenarios against the real router on a freshly
+// migrated database (SQLite always, PostgreSQL when TEST_DATABASE_URL is set)
+// and validates every response against openapi.yaml.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"secureapi"
+	"secureapi/internal/app"
+	"secureapi/internal/platform/config"
+	"secureapi/internal/platform/logging"
+	"secureapi/internal/testutil/testdb"
+)
+
+// Clock is a settable time source shared by the app's services.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// Env is one running app on one database.
+type Env struct {
+	Engine  string
+	App     *app.App
+	Clock   *Clock
+	Logs    *SyncBuffer
+	DataDir string
+	router  routers.Router
+}
+
+// BaseEnv is the configuration every test app starts from: development mode,
+// a temporary DATA_DIR, cheap password hashing so suites stay fast, and rate
+// limits out of the way.
+func BaseEnv(dataDir string) map[string]string {
+	return map[string]string{
+		"APP_ENV":           "development",
+		"DATA_DIR":          dataDir,
+		"ARGON2_MEMORY_KIB": "64",
+		"ARGON2_ITERATIONS": "1",
+		"HASH_CONCURRENCY":  "4",
+		"METRICS_ADDR":      "",
+		"LOG_LEVEL":         "debug",
+		"LOG_FORMAT":        "json",
+		// Scenario suites log in many times from one address; rate-limit
+		// tests set these back to small values.
+		"RATE_LIMIT_IP_PER_MINUTE":   "100000",
+		"RATE_LIMIT_USER_PER_MINUTE": "100000",
+		"RATE_LIMIT_AUTH_PER_MINUTE": "100000",
+	}
+}
+
+// New starts the app on engine ("sqlite" or "postgres") with BaseEnv plus
+// overrides (an empty value removes a variable).
+func New(t testing.TB, engine string, overrides map[string]string) *Env {
+	t.Helper()
+	dataDir := t.TempDir()
+	vars := BaseEnv(dataDir)
+	switch engine {
+	case "sqlite":
+	case "postgres":
+		vars["DATABASE_URL"] = testdb.PostgresURL(t)
+	default:
+		t.Fatalf("unknown engine %q", engine)
+	}
+	for k, v := range overrides {
+		if v == "" {
+			delete(vars, k)
+		} else {
+			vars[k] = v
+		}
+	}
+	cfg, err := config.Load(func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, "")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logs := &SyncBuffer{}
+	clock := &Clock{now: time.Now().UTC()}
+	a, err := app.New(context.Background(), cfg, logging.New(logs, "debug", "json"), app.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatalf("app: %v", err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return &Env{Engine: engine, App: a, Clock: clock, Logs: logs, DataDir: dataDir, router: specRouter(t)}
+}
+
+// Each runs fn once per engine, each with a fresh app.
+func Each(t *testing.T, overrides map[string]string, fn func(t *testing.T, e *Env)) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine, func(t *testing.T) { fn(t, New(t, engine, overrides)) })
+	}
+}
+
+var (
+	specOnce sync.Once
+	specDoc  *openapi3.T
+	specErr  error
+)
+
+func specRouter(t testing.TB) routers.Router {
+	specOnce.Do(func() {
+		l := openapi3.NewLoader()
+		specDoc, specErr = l.LoadFromData(secureapi.OpenAPI)
+		if specErr == nil {
+			specErr = specDoc.Validate(context.Background())
+		}
+		if specDoc != nil {
+			specDoc.Servers = nil
+		}
+	})
+	if specErr != nil {
+		t.Fatalf("openapi.yaml: %v", specErr)
+	}
+	r, err := gorillamux.NewRouter(specDoc)
+	if err != nil {
+		t.Fatalf("spec router: %v", err)
+	}
+	return r
+}
+
+// Request is one HTTP call.
+type Request struct {
+	Method  string
+	URL     string
+	Body    any    // marshaled as JSON unless it is a string or []byte (sent as is)
+	Token   string // bearer access token
+	Headers map[string]string
+	Cookies []*http.Cookie
+	// RemoteAddr is the socket peer (default 192.0.2.10:40000).
+	RemoteAddr string
+}
+
+// Response is what came back.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic value.
+func (r *Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("decode body %q: %v", r.Body, err)
+	}
+	return m
+}
+
+// Decode decodes the body into v.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode body %q: %v", r.Body, err)
+	}
+}
+
+// Cookie returns the named Set-Cookie of the response, or nil.
+func (r *Response) Cookie(name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// NewHTTPRequest builds the *http.Request for req.
+func NewHTTPRequest(t testing.TB, req Request) *http.Request {
+	t.Helper()
+	var body io.Reader
+	ct := ""
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+		ct = "application/json"
+	case []byte:
+		body = bytes.NewReader(b)
+		ct = "application/json"
+	case io.Reader:
+		body = b
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("marshal body: %v", err)
+		}
+		body = bytes.NewReader(js)
+		ct = "application/json"
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	r := httptest.NewRequest(method, req.URL, body)
+	if ct != "" {
+		r.Header.Set("Content-Type", ct)
+	}
+	r.RemoteAddr = "192.0.2.10:40000"
+	if req.RemoteAddr != "" {
+		r.RemoteAddr = req.RemoteAddr
+	}
+	if req.Token != "" {
+		r.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, v := range req.Headers {
+		r.Header.Set(k, v)
+	}
+	for _, c := range req.Cookies {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+// Do runs req through the router and validates the response against the spec.
+func (e *Env) Do(t testing.TB, req Request) *Response {
+	t.Helper()
+	return e.Serve(t, NewHTTPRequest(t, req))
+}
+
+// Serve runs an *http.Request through the router and validates the response.
+func (e *Env) Serve(t testing.TB, r *http.Request) *Response {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	e.App.Handler.ServeHTTP(rec, r)
+	res := rec.Result()
+	body, _ := io.ReadAll(res.Body)
+	out := &Response{Status: res.StatusCode, Header: res.Header, Body: body}
+	if out.Status >= 500 {
+		// The body says nothing on purpose; the log says why.
+		for _, line := range strings.Split(e.Logs.String(), "\n") {
+			if strings.Contains(line, `"level":"ERROR"`) {
+				t.Logf("server log: %s", line)
+			}
+		}
+	}
+	e.validate(t, r, out)
+	return out
+}
+
+// validate checks a response against openapi.yaml: its status must be
+// declared for the operation and its body must match the schema. Routes
+// outside the spec (docs, spec files) are not checked.
+func (e *Env) validate(t testing.TB, r *http.Request, res *Response) {
+	t.Helper()
+	route, params, err := e.router.FindRoute(r)
+	if err != nil {
+		return // not a spec route (or unknown path: its 404 problem is checked by the scenario)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route},
+		Status:                 res.Status,
+		Header:                 res.Header,
+		Body:                   io.NopCloser(bytes.NewReader(res.Body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.Contains(ct, "json") {
+		in.Options.ExcludeResponseBody = true
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s -> %d does not match openapi.yaml: %v\nbody: %s", r.Method, r.URL.Path, res.Status, err, res.Body)
+	}
+}
+
+// Scenario is one request and what the user must see.
+type Scenario struct {
+	Name string
+	Request
+	WantStatus  int
+	WantProblem string            // problem type slug, e.g. "not-found"
+	WantHeaders map[string]string // exact values; "" means the header must be absent
+	Check       func(t *testing.T, res *Response)
+}
+
+// Run runs scenarios in order as subtests.
+func (e *Env) Run(t *testing.T, scenarios []Scenario) {
+	t.Helper()
+	for _, sc := range scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			res := e.Do(t, sc.Request)
+			if sc.WantStatus != 0 && res.Status != sc.WantStatus {
+				t.Fatalf("status = %d, want %d; body: %s", res.Status, sc.WantStatus, res.Body)
+			}
+			if sc.WantProblem != "" {
+				AssertProblem(t, res, sc.WantProblem)
+			}
+			for k, v := range sc.WantHeaders {
+				if got := res.Header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+			if sc.Check != nil {
+				sc.Check(t, res)
+			}
+		})
+	}
+}
+
+// AssertProblem checks that res is a problem+json document of the given type
+// slug carrying status, title, instance and request id.
+func AssertProblem(t testing.TB, res *Response, slug string) map[string]any {
+	t.Helper()
+	if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json; body: %s", ct, res.Body)
+	}
+	p := res.JSON(t)
+	if p["type"] != "/problems/"+slug {
+		t.Errorf("problem type = %v, want /problems/%s; body: %s", p["type"], slug, res.Body)
+	}
+	if int(p["status"].(float64)) != res.Status {
+		t.Errorf("problem status %v != HTTP status %d", p["status"], res.Status)
+	}
+	if p["title"] == "" || p["request_id"] == nil || p["request_id"] != res.Header.Get("X-Request-ID") {
+		t.Errorf("problem lacks title or request id matching X-Request-ID: %s", res.Body)
+	}
+	return p
+}
+
+// Discard is a logger for tests that do not read logs.
+func Discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

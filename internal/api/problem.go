@@ -1,0 +1,160 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"secureapi/internal/platform/apperr"
+	"secureapi/internal/platform/httpx"
+	"secureapi/internal/platform/ratelimit"
+)
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail,omitempty"`
+	Instance  string       `json:"instance,omitempty"`
+	RequestID string       `json:"request_id,omitempty"`
+	Errors    []fieldError `json:"errors,omitempty"`
+}
+
+type fieldError struct {
+	Location string `json:"location"`
+	Field    string `json:"field"`
+	Message  string `json:"message"`
+}
+
+type problemKind struct {
+	status int
+	slug   string
+	title  string
+	detail string // used when the error carries none
+}
+
+// kinds is the one table from error kind to status, type and title.
+var kinds = map[apperr.Kind]problemKind{
+	apperr.Invalid:             {http.StatusBadRequest, "bad-request", "Bad request", "The request is malformed."},
+	apperr.Unauthorized:        {http.StatusUnauthorized, "unauthorized", "Unauthorized", "Missing, invalid or expired credentials."},
+	apperr.Forbidden:           {http.StatusForbidden, "forbidden", "Forbidden", "You are not allowed to do this."},
+	apperr.NotFound:            {http.StatusNotFound, "not-found", "Not found", "No such resource."},
+	apperr.Conflict:            {http.StatusConflict, "conflict", "Conflict", "The request conflicts with existing data."},
+	apperr.TooLarge:            {http.StatusRequestEntityTooLarge, "payload-too-large", "Payload too large", "The request body is too large."},
+	apperr.Unsupported:         {http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type", "The content type is not supported."},
+	apperr.RangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, "range-not-satisfiable", "Range not satisfiable", "The requested range lies outside the content."},
+	apperr.TooManyRequests:     {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many requests. Retry later."},
+	apperr.Unavailable:         {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable", "The service is temporarily unavailable."},
+}
+
+var (
+	validationKind     = problemKind{http.StatusBadRequest, "validation", "Validation failed", ""}
+	methodNotAllowed   = problemKind{http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "This method is not allowed on this resource."}
+	internalErrorKind  = problemKind{http.StatusInternalServerError, "internal", "Internal server error", "An unexpected error occurred."}
+	statusToKind       = map[int]apperr.Kind{}
+	problemContentType = "application/problem+json"
+)
+
+func init() {
+	for k, v := range kinds {
+		statusToKind[v.status] = k
+	}
+}
+
+// errorHandler is Echo's HTTPErrorHandler: every error of every route,
+// middleware and the request validator ends here and leaves as problem+json.
+// Only client-safe text reaches the body; anything unknown is logged with the
+// request id and answered with a bare 500.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			log.ErrorContext(c.Request().Context(), "error after response was sent", "err", err, "request_id", httpx.RequestIDFrom(c.Request().Context()))
+			return
+		}
+		k, p, retry := classify(err)
+		if k.status >= 500 && k.status != http.StatusServiceUnavailable {
+			log.ErrorContext(c.Request().Context(), "request failed", "err", err, "request_id", httpx.RequestIDFrom(c.Request().Context()),
+				"method", c.Request().Method, "route", c.Path())
+		}
+		p.Type = "/problems/" + k.slug
+		p.Title = k.title
+		p.Status = k.status
+		if p.Detail == "" {
+			p.Detail = k.detail
+		}
+		p.Instance = c.Request().URL.Path
+		p.RequestID = httpx.RequestIDFrom(c.Request().Context())
+		h := c.Response().Header()
+		if retry > 0 {
+			h.Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+		}
+		if k.status == http.StatusUnauthorized {
+			h.Set("WWW-Authenticate", `Bearer realm="api"`)
+		}
+		body, _ := json.Marshal(p)
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(k.status)
+			return
+		}
+		if werr := c.Blob(k.status, problemContentType, body); werr != nil {
+			log.DebugContext(c.Request().Context(), "write problem", "err", werr)
+		}
+	}
+}
+
+// classify maps an error to its problem kind and client-safe content.
+func classify(err error) (problemKind, problem, time.Duration) {
+	if ae, ok := apperr.As(err); ok {
+		k, known := kinds[ae.Kind]
+		if !known {
+			return internalErrorKind, problem{}, 0
+		}
+		p := problem{Detail: ae.Detail}
+		if len(ae.Fields) > 0 {
+			k = validationKind
+			for _, f := range ae.Fields {
+				p.Errors = append(p.Errors, fieldError(f))
+			}
+			if p.Detail == "" {
+				p.Detail = fmt.Sprintf("The request has %d invalid field(s).", len(p.Errors))
+			}
+		}
+		return k, p, ae.RetryAfter
+	}
+	if ex, ok := ratelimit.AsExceeded(err); ok {
+		secs := int((ex.RetryAfter + time.Second - 1) / time.Second)
+		return kinds[apperr.TooManyRequests], problem{Detail: fmt.Sprintf("Rate limit exceeded. Retry in %d s.", secs)}, ex.RetryAfter
+	}
+	if httpx.IsBodyTooLarge(err) {
+		return kinds[apperr.TooLarge], problem{}, 0
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		if he.Internal != nil {
+			if ae, ok := apperr.As(he.Internal); ok {
+				return classify(ae)
+			}
+		}
+		if he.Code == http.StatusMethodNotAllowed {
+			return methodNotAllowed, problem{}, 0
+		}
+		if kind, ok := statusToKind[he.Code]; ok {
+			k := kinds[kind]
+			p := problem{}
+			// A 400 from our middleware carries a fixed, client-safe message
+			// (e.g. "host not allowed"); other statuses use the table's text.
+			if msg, ok := he.Message.(string); ok && he.Code == http.StatusBadRequest {
+				p.Detail = msg
+			}
+			return k, p, 0
+		}
+	}
+	return internalErrorKind, problem{}, 0
+}

@@ -1,0 +1,153 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	gen "secureapi/gen/api"
+	"secureapi/internal/auth"
+	"secureapi/internal/platform/apperr"
+	"secureapi/internal/platform/httpx"
+	"secureapi/internal/platform/ratelimit"
+)
+
+// multipartOverhead is what an upload body may carry beyond the file itself
+// (boundaries and part headers).
+const multipartOverhead = 1 << 20
+
+// NewRouter builds the complete HTTP handler: middleware, request validation
+// from the embedded spec, the generated routes and the service endpoints.
+// Tests build exactly this router.
+func NewRouter(d Deps) (*echo.Echo, error) {
+	s := &Server{Deps: d}
+	cfg := d.Config
+
+	spec, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	yamlH, jsonH, err := specHandlers()
+	if err != nil {
+		return nil, err
+	}
+	docs, docsCSP := docsHandler()
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// Echo v4's default extractor trusts spoofable headers: the client IP is the
+	// socket peer unless that peer is a configured trusted proxy.
+	e.IPExtractor = httpx.IPExtractor(cfg.TrustedProxies)
+	e.HTTPErrorHandler = errorHandler(d.Log)
+
+	isUpload := func(c echo.Context) bool {
+		return c.Request().Method == http.MethodPost && c.Path() == "/api/v1/files"
+	}
+	// Routes from the spec are validated; everything else (docs, spec files)
+	// is not. Unmatched paths are validated so they get the validator's 404.
+	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
+	specRoutes := map[string]bool{}
+	for _, r := range e.Routes() {
+		specRoutes[r.Path] = true
+	}
+	outsideSpec := func(c echo.Context) bool { return c.Path() != "" && !specRoutes[c.Path()] }
+	probe := func(c echo.Context) bool { p := c.Path(); return p == "/healthz" || p == "/readyz" }
+
+	if d.Metrics != nil {
+		e.Use(d.Metrics.Middleware())
+	}
+	e.Use(
+		httpx.RequestID(),
+		httpx.AccessLog(d.Log),
+		httpx.Recover(d.Log),
+		requestContext(),
+		httpx.SecurityHeaders(httpx.SecurityHeadersConfig{
+			Trusted:         cfg.TrustedProxies,
+			PathCSP:         map[string]string{"/docs": docsCSP, "/docs/": docsCSP, "/docs/index.html": docsCSP},
+			NoStorePrefixes: []string{"/api/"},
+		}),
+		httpx.HostCheck(cfg.AllowedHosts, probe),
+		httpx.CORS(cfg.CORSAllowedOrigins),
+		httpx.BodyLimit(cfg.MaxBodyBytes, isUpload),
+		// Per-IP limits run before any work (password hashing, body parsing).
+		ratelimit.Middleware(d.Limiter, s.ipRules(), s.onRateLimited),
+		s.uploadGuard(isUpload),
+		s.validator(spec, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
+		// The per-user limit needs the caller, known only after authentication.
+		ratelimit.Middleware(d.Limiter, s.userRules(), s.onRateLimited),
+	)
+
+	e.GET("/openapi.yaml", yamlH)
+	e.GET("/openapi.json", jsonH)
+	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
+	e.GET("/docs/*", echo.WrapHandler(docs))
+	return e, nil
+}
+
+// authRoutes are the credential endpoints: stricter per-IP limits slow
+// password guessing and account enumeration across accounts.
+var authRoutes = map[string]bool{
+	"/api/v1/auth/login": true, "/api/v1/auth/register": true, "/api/v1/auth/refresh": true,
+	"/api/v1/auth/password/forgot": true, "/api/v1/auth/password/reset": true,
+}
+
+func (s *Server) ipRules() []ratelimit.Rule {
+	cfg := s.Config
+	burst := func(n int) ratelimit.Limit { return ratelimit.Limit{PerMinute: n, Burst: cfg.RateBurst(n)} }
+	return []ratelimit.Rule{
+		{Name: "ip", Limit: burst(cfg.RateLimitIPPerMinute), Key: func(c echo.Context) (string, bool) {
+			// Keyed by the trusted-proxy-aware extractor: a spoofed X-Forwarded-For does not change it.
+			return c.RealIP(), strings.HasPrefix(c.Request().URL.Path, "/api/")
+		}},
+		{Name: "auth", Limit: burst(cfg.RateLimitAuthPerMinute), Key: func(c echo.Context) (string, bool) {
+			return c.RealIP(), c.Request().Method == http.MethodPost && authRoutes[c.Path()]
+		}},
+	}
+}
+
+func (s *Server) userRules() []ratelimit.Rule {
+	n := s.Config.RateLimitUserPerMinute
+	return []ratelimit.Rule{
+		{Name: "user", Limit: ratelimit.Limit{PerMinute: n, Burst: s.Config.RateBurst(n)}, Key: func(c echo.Context) (string, bool) {
+			p, ok := auth.PrincipalFrom(c.Request().Context())
+			return p.UserID, ok
+		}},
+	}
+}
+
+func (s *Server) onRateLimited(rule string) {
+	if s.Metrics != nil {
+		s.Metrics.RateLimited(rule)
+	}
+}
+
+// uploadGuard gives the upload route what the validator gives every other
+// route, without buffering the body: a size limit (declared lengths refused
+// before reading, chunked bodies cut off while streaming) and authentication
+// by the same code.
+func (s *Server) uploadGuard(isUpload func(echo.Context) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !isUpload(c) {
+				return next(c)
+			}
+			r := c.Request()
+			ctx, err := s.authenticate(r)
+			if err != nil {
+				return err
+			}
+			limit := s.Config.MaxUploadBytes + multipartOverhead
+			if r.ContentLength > limit {
+				return apperr.New(apperr.TooLarge, fmt.Sprintf("The upload exceeds the %d-byte limit.", s.Config.MaxUploadBytes))
+			}
+			if !strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/form-data") {
+				return apperr.New(apperr.Unsupported, "The upload must be multipart/form-data with a part named file.")
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			c.SetRequest(r.WithContext(ctx))
+			return next(c)
+		}
+	}
+}

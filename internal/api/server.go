@@ -1,0 +1,49 @@
+// Package api is the HTTP layer: it implements the strict server interface
+// that oapi-codegen generates from openapi.yaml, wires middleware and request
+// validation, and turns errors into problem+json in one place.
+package api
+
+import (
+	"context"
+	"log/slog"
+
+	gen "secureapi/gen/api"
+	"secureapi/internal/audit"
+	"secureapi/internal/auth"
+	"secureapi/internal/file"
+	"secureapi/internal/platform/config"
+	"secureapi/internal/platform/metrics"
+	"secureapi/internal/platform/ratelimit"
+	"secureapi/internal/platform/token"
+	"secureapi/internal/user"
+)
+
+// Authenticator verifies a bearer access token and the session behind it.
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string) (auth.Principal, error)
+}
+
+// Deps are what the HTTP layer needs; the app package builds them.
+type Deps struct {
+	Config *config.Config
+	Log    *slog.Logger
+	// Ready reports whether the service can take traffic (database answers, migrations at head).
+	Ready func(ctx context.Context) error
+	Keys  *token.KeyRing
+	Authn Authenticator
+	Auth  *auth.Service
+	Users *user.Service
+	Files *file.Service
+	Audit *audit.Service
+	// Metrics, when set, records every request (served on the internal listener only).
+	Metrics *metrics.Metrics
+	// Limiter backs the rate limits (in memory, or Redis with an in-memory fallback).
+	Limiter ratelimit.Limiter
+}
+
+// Server implements the generated strict server interface.
+type Server struct {
+	Deps
+}
+
+var _ gen.StrictServerInterface = (*Server)(nil)

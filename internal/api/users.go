@@ -1,0 +1,175 @@
+package api
+
+import (
+	"context"
+
+	gen "secureapi/gen/api"
+	"secureapi/internal/auth"
+	"secureapi/internal/platform/apperr"
+	"secureapi/internal/user"
+)
+
+// errNoPrincipal answers an operation that reached its handler without an
+// authenticated caller, which only a wiring mistake can cause: refusing is
+// the safe default.
+var errNoPrincipal = apperr.New(apperr.Unauthorized, "Missing, invalid or expired access token.")
+
+// errNoBody backs up the request validator, which already requires these bodies.
+var errNoBody = apperr.Field("body", "", "a request body is required")
+
+// principalOf returns the authenticated caller of a bearer-secured operation.
+func principalOf(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok || p.UserID == "" {
+		return auth.Principal{}, errNoPrincipal
+	}
+	return p, nil
+}
+
+func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMeResponseObject, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.Users.Me(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetMe200JSONResponse(toAPIUser(u)), nil
+}
+
+func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (gen.UpdateMeResponseObject, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.Users.UpdateMe(ctx, p, toUserPatch(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return gen.UpdateMe200JSONResponse(toAPIUser(u)), nil
+}
+
+func (s *Server) ChangePassword(ctx context.Context, req gen.ChangePasswordRequestObject) (gen.ChangePasswordResponseObject, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, errNoBody
+	}
+	if err := s.Users.ChangePassword(ctx, p, req.Body.CurrentPassword, req.Body.NewPassword); err != nil {
+		return nil, err
+	}
+	return gen.ChangePassword204Response{}, nil
+}
+
+func (s *Server) DeleteMe(ctx context.Context, req gen.DeleteMeRequestObject) (gen.DeleteMeResponseObject, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, errNoBody
+	}
+	if err := s.Users.DeleteMe(ctx, p, req.Body.Password); err != nil {
+		return nil, err
+	}
+	return gen.DeleteMe204Response{}, nil
+}
+
+func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) (gen.ListUsersResponseObject, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	us, next, err := s.Users.List(ctx, p, toUserFilter(req.Params))
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListUsers200JSONResponse{Items: make([]gen.User, len(us))}
+	for i, u := range us {
+		out.Items[i] = toAPIUser(u)
+	}
+	if next != "" {
+		out.NextCursor = &next
+	}
+	return out, nil
+}
+
+func (s *Server) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen.GetUserResponseObject, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.Users.Get(ctx, p, req.Id.String())
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetUser200JSONResponse(toAPIUser(u)), nil
+}
+
+func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject) (gen.UpdateUserResponseObject, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.Users.Update(ctx, p, req.Id.String(), toAdminPatch(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return gen.UpdateUser200JSONResponse(toAPIUser(u)), nil
+}
+
+func (s *Server) DeleteUser(ctx context.Context, req gen.DeleteUserRequestObject) (gen.DeleteUserResponseObject, error) {
+	p, err := principalOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Users.Delete(ctx, p, req.Id.String()); err != nil {
+		return nil, err
+	}
+	return gen.DeleteUser204Response{}, nil
+}
+
+// toAPIUser (auth.go) is the one converter of an account to its public
+// view, shared with registration; it never carries the password hash.
+
+func toUserPatch(b *gen.UpdateMeRequest) user.Patch {
+	if b == nil {
+		return user.Patch{}
+	}
+	var email *string
+	if b.Email != nil {
+		email = new(string(*b.Email))
+	}
+	return user.Patch{DisplayName: b.DisplayName, Username: b.Username, Email: email}
+}
+
+func toAdminPatch(b *gen.AdminUpdateUserRequest) user.AdminPatch {
+	if b == nil {
+		return user.AdminPatch{}
+	}
+	var role *user.Role
+	if b.Role != nil {
+		role = new(user.Role(*b.Role))
+	}
+	return user.AdminPatch{Role: role, IsActive: b.IsActive, DisplayName: b.DisplayName}
+}
+
+func toUserFilter(q gen.ListUsersParams) user.ListFilter {
+	f := user.ListFilter{Active: q.IsActive}
+	if q.Q != nil {
+		f.Q = *q.Q
+	}
+	if q.Role != nil {
+		f.Role = user.Role(*q.Role)
+	}
+	if q.Cursor != nil {
+		f.Before = *q.Cursor
+	}
+	if q.Limit != nil {
+		f.Limit = *q.Limit
+	}
+	return f
+}

@@ -1,0 +1,216 @@
+// Package app assembles the service from its configuration: database,
+// migrations, keys, services and the HTTP router. The binary and the tests
+// build it the same way.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"secureapi/internal/api"
+	"secureapi/internal/audit"
+	"secureapi/internal/auth"
+	"secureapi/internal/file"
+	"secureapi/internal/platform/config"
+	"secureapi/internal/platform/metrics"
+	"secureapi/internal/platform/password"
+	"secureapi/internal/platform/ratelimit"
+	"secureapi/internal/platform/token"
+	"secureapi/internal/store"
+	"secureapi/internal/user"
+)
+
+// App is the assembled service.
+type App struct {
+	Config  *config.Config
+	Log     *slog.Logger
+	DB      store.DB
+	Stores  store.Stores
+	Keys    *token.KeyRing
+	Tokens  *token.Issuer
+	Hasher  *password.Hasher
+	Audit   *audit.Service
+	Auth    *auth.Service
+	Users   *user.Service
+	Files   *file.Service
+	Metrics *metrics.Metrics
+	Limiter ratelimit.Limiter
+	Handler http.Handler
+
+	closers []func() error
+}
+
+// Options adjust assembly (tests pin the clock).
+type Options struct {
+	Now func() time.Time
+}
+
+// New opens the database (migrating it when AUTO_MIGRATE is on), loads the
+// signing keys and builds every service and the router.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (a *App, err error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	a = &App{Config: cfg, Log: log}
+
+	dsn := cfg.DatabaseURL
+	if cfg.DatabaseDriver() == config.DriverSQLite {
+		dsn = cfg.SQLitePath()
+	}
+	a.DB, err = store.Open(ctx, cfg.DatabaseDriver(), dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.DB.Close()
+		}
+	}()
+	if cfg.AutoMigrate {
+		if err := store.MigrateUp(ctx, a.DB); err != nil {
+			return nil, fmt.Errorf("apply migrations: %w", err)
+		}
+	}
+	a.Stores = store.New(a.DB)
+
+	signing := cfg.SigningKey
+	if signing == nil {
+		if cfg.IsProduction() {
+			return nil, errors.New("JWT_SIGNING_KEY is required in production")
+		}
+		// Development keeps one generated key so tokens survive restarts.
+		signing, err = token.LoadOrCreateDevKey(filepath.Join(cfg.DataDir, "jwt-signing.key"))
+		if err != nil {
+			return nil, fmt.Errorf("development signing key: %w", err)
+		}
+	}
+	a.Keys, err = token.NewKeyRing(signing, cfg.JWTVerificationKeys)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	a.Tokens = token.NewIssuer(token.Config{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL}, a.Keys, now)
+	a.Hasher = password.NewHasher(password.Params{
+		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
+	}, cfg.HashConcurrency, cfg.HashQueueTimeout)
+	a.Audit = audit.NewService(a.Stores.Audit, log, now)
+
+	policy := password.Policy{
+		MinLength: cfg.PasswordMinLength, MaxLength: cfg.PasswordMaxLength,
+		RequireUpper: cfg.PasswordRequireUpper, RequireDigit: cfg.PasswordRequireDigit,
+	}
+	var mailer auth.Mailer = auth.NewOutboxMailer(filepath.Join(cfg.DataDir, "outbox"), log)
+	if cfg.SMTPHost != "" {
+		mailer = auth.NewSMTPMailer(cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPUsername, cfg.SMTPPassword, cfg.MailFrom)
+	}
+	a.Auth = auth.NewService(auth.Deps{
+		Users: a.Stores.Users, Sessions: a.Stores.Sessions, Audit: a.Audit, Hasher: a.Hasher, Policy: policy,
+		Tokens: a.Tokens, Mailer: mailer, Now: now, Log: log,
+		Config: auth.Config{
+			RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: cfg.RefreshReuseGrace, MaxFailures: cfg.LoginMaxFailures,
+			FailureWindow: cfg.LoginFailureWindow, Lockout: cfg.LoginLockout, ResetTTL: cfg.PasswordResetTTL,
+			PublicBaseURL: cfg.PublicBaseURL,
+		},
+	})
+	a.Files, err = file.NewService(file.Deps{
+		Store: a.Stores.Files, Audit: a.Audit, Dir: cfg.UploadDir, MaxBytes: cfg.MaxUploadBytes,
+		Quota: cfg.UploadQuotaBytes, Allowed: cfg.UploadAllowedTypes, Now: now, Log: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("uploads: %w", err)
+	}
+	a.Users = user.NewService(user.Deps{
+		Store: a.Stores.Users, Sessions: a.Stores.Sessions, Files: a.Files, Audit: a.Audit,
+		Hasher: a.Hasher, Policy: policy, Now: now, Log: log,
+	})
+
+	a.Metrics = metrics.New()
+	a.Audit.Observe(a.Metrics.AuditEvent)
+	a.Metrics.SQLDB(a.DB.SQL(), a.DB.Name())
+	a.Metrics.GaugeFunc("password_hash_in_use", "Password hashes running now.", func() float64 { n, _ := a.Hasher.Stats(); return float64(n) })
+	a.Metrics.GaugeFunc("password_hash_waiting", "Logins waiting for a password-hashing slot.", func() float64 { _, n := a.Hasher.Stats(); return float64(n) })
+
+	mem := ratelimit.NewMemory()
+	a.closers = append(a.closers, func() error { mem.Close(); return nil })
+	a.Limiter = mem
+	if cfg.RedisURL != "" {
+		rc, err := redisClient(cfg.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, rc.Close)
+		// Shared limits across instances; when Redis is unreachable each
+		// instance keeps limiting on its own (auth limits included) rather
+		// than failing open or refusing service.
+		a.Limiter = ratelimit.NewFallback(ratelimit.NewRedis(rc), mem, log)
+	}
+
+	e, err := api.NewRouter(api.Deps{
+		Config:  cfg,
+		Log:     log,
+		Ready:   a.Ready,
+		Keys:    a.Keys,
+		Authn:   a.Auth,
+		Auth:    a.Auth,
+		Users:   a.Users,
+		Files:   a.Files,
+		Audit:   a.Audit,
+		Metrics: a.Metrics,
+		Limiter: a.Limiter,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = e
+	return a, nil
+}
+
+// Ready reports whether the database answers and its migrations are at head.
+func (a *App) Ready(ctx context.Context) error {
+	if err := a.DB.Ping(ctx); err != nil {
+		return fmt.Errorf("database ping: %w", err)
+	}
+	p, err := store.Migrations(a.DB)
+	if err != nil {
+		return err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return fmt.Errorf("migration status: %w", err)
+	}
+	if pending {
+		return errors.New("migrations are pending")
+	}
+	return nil
+}
+
+// Close releases the database and other connections.
+func (a *App) Close() error {
+	errs := []error{a.DB.Close()}
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// redisClient fails fast when Redis is down, so the fallback limiter takes
+// over within a request instead of after go-redis's default retries.
+func redisClient(url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, errors.New("REDIS_URL is not a valid Redis URL")
+	}
+	opt.DialerRetries = 1
+	opt.DialTimeout = 200 * time.Millisecond
+	opt.ReadTimeout = 200 * time.Millisecond
+	opt.WriteTimeout = 200 * time.Millisecond
+	opt.MaxRetries = -1
+	return redis.NewClient(opt), nil
+}

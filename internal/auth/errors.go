@@ -1,0 +1,32 @@
+package auth
+
+import (
+	"time"
+
+	"secureapi/internal/platform/apperr"
+)
+
+var (
+	// ErrInvalidCredentials answers every failed login, whether the account
+	// is unknown, the password wrong or the account deactivated, so that
+	// the response never tells which accounts exist.
+	ErrInvalidCredentials = apperr.New(apperr.Unauthorized, "Invalid email or password.")
+	// ErrUnauthorized answers a request whose access token is missing,
+	// invalid, expired or belongs to a revoked session.
+	ErrUnauthorized = apperr.New(apperr.Unauthorized, "Missing, invalid or expired access token.")
+	// ErrInvalidRefresh answers a refresh with a missing, unknown, reused or
+	// revoked refresh token.
+	ErrInvalidRefresh = apperr.New(apperr.Unauthorized, "Missing, invalid or expired refresh token.")
+	// ErrInvalidResetToken names the token field of a password reset.
+	ErrInvalidResetToken = apperr.Field("body", "token", "The reset token is invalid or has expired.")
+)
+
+// errBusy is returned when password hashing is saturated; a client may retry
+// almost at once.
+var errBusy = apperr.Retry(apperr.Unavailable, "The service is busy. Please retry shortly.", time.Second)
+
+func errLocked(remaining time.Duration) error {
+	// Whole seconds, rounded up, so a client that waits exactly Retry-After
+	// is never still locked out.
+	return apperr.Retry(apperr.TooManyRequests, "Too many failed logins. Try again later.", (remaining + time.Second - 1).Truncate(time.Second))
+}

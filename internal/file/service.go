@@ -1,0 +1,391 @@
+// Package file stores uploaded files: content checks, streaming to disk,
+// per-account quota, owner-only access, and consistency sweeps.
+package file
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+
+	"secureapi/internal/audit"
+	"secureapi/internal/identity"
+	"secureapi/internal/platform/apperr"
+)
+
+// Audit actions recorded by the service.
+const (
+	ActionUploaded   = "file.uploaded"
+	ActionDownloaded = "file.downloaded"
+	ActionDeleted    = "file.deleted"
+)
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+	copyBufferSize  = 64 << 10
+)
+
+// Deps are what a Service needs.
+type Deps struct {
+	Store Store
+	Audit *audit.Service
+	// Dir holds the files; it is created (0700) when missing and must not be
+	// served as static files.
+	Dir string
+	// MaxBytes is the largest accepted file; Quota the most one account may store.
+	MaxBytes, Quota int64
+	// Allowed lists the accepted media types (DefaultAllowed when empty).
+	Allowed []string
+	// Now defaults to time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Service implements uploads, downloads and their bookkeeping.
+type Service struct {
+	store    Store
+	audit    *audit.Service
+	disk     disk
+	maxBytes int64
+	quota    int64
+	policy   policy
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// NewService checks d and creates the upload directory.
+func NewService(d Deps) (*Service, error) {
+	if d.Store == nil || d.Audit == nil {
+		return nil, errors.New("file: Store and Audit are required")
+	}
+	if d.MaxBytes <= 0 || d.Quota <= 0 {
+		return nil, fmt.Errorf("file: MaxBytes (%d) and Quota (%d) must be positive", d.MaxBytes, d.Quota)
+	}
+	pol, err := newPolicy(d.Allowed)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	dk, err := newDisk(d.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		store: d.Store, audit: d.Audit, disk: dk, maxBytes: d.MaxBytes, quota: d.Quota,
+		policy: pol, now: d.Now, log: d.Log,
+	}, nil
+}
+
+// Upload stores the content read from r under the display name derived from
+// filename, owned by p. The content is streamed to a temporary file (never
+// held in memory), checked while it arrives, and only renamed into place and
+// recorded once complete; on any failure nothing is left behind.
+func (s *Service) Upload(ctx context.Context, p identity.Principal, filename string, r io.Reader) (_ File, err error) {
+	if p.UserID == "" {
+		return File{}, errors.New("file: upload without an owner")
+	}
+	name := SanitizeName(filename)
+	usage, err := s.store.Usage(ctx, p.UserID)
+	if err != nil {
+		return File{}, err
+	}
+	if usage > s.quota {
+		return File{}, overQuota(s.quota)
+	}
+
+	key, err := newKey()
+	if err != nil {
+		return File{}, err
+	}
+	root, err := s.disk.root()
+	if err != nil {
+		return File{}, err
+	}
+	defer root.Close()
+	tmp, err := s.disk.createTemp(root, key)
+	if err != nil {
+		return File{}, err
+	}
+	stored := false // the row exists: the file must stay
+	defer func() {
+		if stored {
+			return
+		}
+		tmp.Close() // already closed after a commit; the error is irrelevant here
+		for _, n := range []string{key + tmpSuffix, key} {
+			if rerr := s.disk.remove(root, n); rerr != nil {
+				s.log.ErrorContext(ctx, "remove failed upload", "key", n, "err", rerr)
+			}
+		}
+	}()
+
+	sc, err := s.copyChecked(ctx, tmp, r, name, usage)
+	if err != nil {
+		return File{}, err
+	}
+	if err := s.disk.commit(root, tmp, key); err != nil {
+		return File{}, fmt.Errorf("file: store upload: %w", err)
+	}
+	// Usage again, now that the size is known: narrows the window in which
+	// concurrent uploads of one account could together pass the quota.
+	if usage, err = s.store.Usage(ctx, p.UserID); err != nil {
+		return File{}, err
+	}
+	if usage+sc.size > s.quota {
+		return File{}, overQuota(s.quota)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return File{}, err
+	}
+	f, err := s.store.Create(ctx, File{
+		ID: id.String(), OwnerID: p.UserID, Filename: name, ContentType: sc.contentType,
+		Size: sc.size, SHA256: sc.sha256, StorageKey: key, CreatedAt: s.now().UTC().Truncate(time.Microsecond),
+	})
+	if err != nil {
+		return File{}, err
+	}
+	stored = true
+	// The file is stored either way; a failed audit append is logged by Record.
+	_ = s.audit.Record(ctx, audit.Entry{
+		ActorID: p.UserID, Action: ActionUploaded, TargetType: "file", TargetID: f.ID,
+		Details: map[string]any{"filename": f.Filename, "content_type": f.ContentType, "size": f.Size, "sha256": f.SHA256},
+	})
+	return f, nil
+}
+
+type scanned struct {
+	contentType string
+	size        int64
+	sha256      string
+}
+
+// copyChecked copies r to w, enforcing the size limit, the quota and the
+// content rules as soon as enough bytes have arrived to decide each.
+func (s *Service) copyChecked(ctx context.Context, w io.Writer, r io.Reader, name string, usage int64) (scanned, error) {
+	var (
+		h        = sha256.New()
+		buf      = make([]byte, copyBufferSize)
+		head     = make([]byte, 0, markupScanLen)
+		tail     = tailBuffer{max: zipTailLen}
+		size     int64
+		res      scanned
+		typed    bool
+		markupOK bool
+	)
+	lr := io.LimitReader(r, s.maxBytes+1)
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("%w: %w", ErrUploadAborted, err)
+		}
+		n, rerr := lr.Read(buf)
+		if n > 0 {
+			size += int64(n)
+			if size > s.maxBytes {
+				return res, tooLarge(s.maxBytes)
+			}
+			if usage+size > s.quota {
+				return res, overQuota(s.quota)
+			}
+			chunk := buf[:n]
+			if room := markupScanLen - len(head); room > 0 {
+				head = append(head, chunk[:min(n, room)]...)
+			}
+			tail.write(chunk)
+			h.Write(chunk)
+			if _, err := w.Write(chunk); err != nil {
+				return res, fmt.Errorf("file: write upload: %w", err)
+			}
+			if !typed && len(head) >= sniffLen {
+				ct, err := s.policy.classify(head, name)
+				if err != nil {
+					return res, err
+				}
+				res.contentType, typed = ct, true
+			}
+			if !markupOK && len(head) == markupScanLen {
+				if err := checkMarkup(head); err != nil {
+					return res, err
+				}
+				markupOK = true
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			if _, ok := apperr.As(rerr); ok {
+				return res, rerr
+			}
+			s.log.InfoContext(ctx, "upload interrupted", "err", rerr)
+			return res, fmt.Errorf("%w: %w", ErrUploadAborted, rerr)
+		}
+	}
+	if !typed {
+		ct, err := s.policy.classify(head, name)
+		if err != nil {
+			return res, err
+		}
+		res.contentType = ct
+	}
+	if !markupOK {
+		if err := checkMarkup(head); err != nil {
+			return res, err
+		}
+	}
+	if hasZipTrailer(tail.bytes()) {
+		return res, unsupported("The file has an archive appended to it.")
+	}
+	res.size = size
+	res.sha256 = hex.EncodeToString(h.Sum(nil))
+	return res, nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	b   []byte
+	max int
+}
+
+func (t *tailBuffer) write(p []byte) {
+	if len(p) >= t.max {
+		t.b = append(t.b[:0], p[len(p)-t.max:]...)
+		return
+	}
+	if t.b == nil {
+		t.b = make([]byte, 0, 2*t.max)
+	}
+	if len(t.b)+len(p) > cap(t.b) {
+		n := copy(t.b, t.b[len(t.b)-t.max:])
+		t.b = t.b[:n]
+	}
+	t.b = append(t.b, p...)
+}
+
+func (t *tailBuffer) bytes() []byte { return t.b[max(0, len(t.b)-t.max):] }
+
+// Get returns a file's metadata. Only its owner and admins can see a file;
+// for anyone else it does not exist.
+func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (File, error) {
+	f, err := s.store.ByID(ctx, id)
+	if err != nil {
+		return File{}, err
+	}
+	if p.UserID == "" || (f.OwnerID != p.UserID && !p.IsAdmin()) {
+		return File{}, ErrNotFound
+	}
+	return f, nil
+}
+
+// List returns one page of p's own files, newest first, and the cursor of the
+// next page ("" when this is the last). cursor is the last id of the
+// previous page; limit is clamped to 1..100 (0 means 20).
+func (s *Service) List(ctx context.Context, p identity.Principal, cursor string, limit int) ([]File, string, error) {
+	if cursor != "" {
+		u, err := uuid.Parse(cursor)
+		if err != nil {
+			return nil, "", apperr.Field("query", "cursor", "Use the next_cursor of a previous page.")
+		}
+		cursor = u.String()
+	}
+	switch {
+	case limit <= 0:
+		limit = defaultPageSize
+	case limit > maxPageSize:
+		limit = maxPageSize
+	}
+	files, err := s.store.ListByOwner(ctx, p.UserID, cursor, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(files) > limit {
+		files = files[:limit]
+		return files, files[limit-1].ID, nil
+	}
+	return files, "", nil
+}
+
+// Open returns a file's metadata and its content, open for reading; the
+// caller closes it. Every access is audited, and content is not handed out
+// when the audit event cannot be written.
+func (s *Service) Open(ctx context.Context, p identity.Principal, id string) (File, *os.File, error) {
+	f, err := s.Get(ctx, p, id)
+	if err != nil {
+		return File{}, nil, err
+	}
+	content, err := s.disk.open(f.StorageKey)
+	if err != nil {
+		s.log.ErrorContext(ctx, "stored file cannot be opened", "file_id", f.ID, "err", err)
+		return File{}, nil, fmt.Errorf("file: open %s: %w", f.ID, err)
+	}
+	details := map[string]any{"size": f.Size}
+	if f.OwnerID != p.UserID {
+		details["owner_id"] = f.OwnerID
+	}
+	if err := s.audit.Record(ctx, audit.Entry{
+		ActorID: p.UserID, Action: ActionDownloaded, TargetType: "file", TargetID: f.ID, Details: details,
+	}); err != nil {
+		content.Close()
+		return File{}, nil, err
+	}
+	return f, content, nil
+}
+
+// Delete removes a file: the row first (so it is gone for every reader at
+// once), then the bytes. Bytes that cannot be removed are logged and left to
+// the next Sweep.
+func (s *Service) Delete(ctx context.Context, p identity.Principal, id string) error {
+	f, err := s.Get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Delete(ctx, f.ID); err != nil {
+		return err
+	}
+	if err := s.disk.removeKey(f.StorageKey); err != nil {
+		s.log.ErrorContext(ctx, "remove deleted file", "file_id", f.ID, "err", err)
+	}
+	details := map[string]any{"filename": f.Filename, "size": f.Size}
+	if f.OwnerID != p.UserID {
+		details["owner_id"] = f.OwnerID
+	}
+	_ = s.audit.Record(ctx, audit.Entry{
+		ActorID: p.UserID, Action: ActionDeleted, TargetType: "file", TargetID: f.ID, Details: details,
+	})
+	return nil
+}
+
+// RemoveOwnerFiles deletes the stored bytes of every file of ownerID. It is
+// called while the account is being deleted, before its row goes (the file
+// rows then go with it by foreign-key cascade): once the rows are gone the
+// storage keys cannot be found any more.
+func (s *Service) RemoveOwnerFiles(ctx context.Context, ownerID string) error {
+	keys, err := s.store.StorageKeysByOwner(ctx, ownerID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, k := range keys {
+		if err := s.disk.removeKey(k); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.log.ErrorContext(ctx, "remove files of deleted account", "failed", len(errs), "err", err)
+		return err
+	}
+	return nil
+}

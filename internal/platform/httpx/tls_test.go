@@ -1,0 +1,145 @@
+package httpx
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// writeCert writes a fresh self-signed certificate for 127.0.0.1 and returns it.
+func writeCert(t *testing.T, certFile, keyFile, cn string) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	c, _ := x509.ParseCertificate(der)
+	return c
+}
+
+func TestTLSServerPolicyHTTP2AndReload(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	first := writeCert(t, certFile, keyFile, "first")
+	rl, err := NewCertReloader(certFile, keyFile, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(ServerConfig{TLSConfig: TLSConfig(rl)}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}), discardLogger())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, srv, ln, time.Second) }()
+	t.Cleanup(func() { cancel(); <-done })
+	url := "https://" + ln.Addr().String() + "/"
+
+	get := func(pool *x509.CertPool, maxVersion uint16) (*http.Response, error) {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: maxVersion}, ForceAttemptHTTP2: true}
+		defer tr.CloseIdleConnections()
+		return (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(url)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(first)
+
+	res, err := get(pool, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(body) != "HTTP/2.0" {
+		t.Fatalf("protocol = %s, want HTTP/2.0", body)
+	}
+	if _, err := get(pool, tls.VersionTLS11); err == nil {
+		t.Fatal("TLS 1.1 handshake succeeded")
+	}
+	if res, err := get(pool, tls.VersionTLS12); err != nil {
+		t.Fatalf("TLS 1.2 refused: %v", err)
+	} else {
+		res.Body.Close()
+	}
+
+	// A renewed certificate is served after Reload (what SIGHUP triggers).
+	second := writeCert(t, certFile, keyFile, "second")
+	if err := rl.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	pool2 := x509.NewCertPool()
+	pool2.AddCert(second)
+	res, err = get(pool2, 0)
+	if err != nil {
+		t.Fatalf("renewed certificate not served: %v", err)
+	}
+	res.Body.Close()
+	if res.TLS.PeerCertificates[0].Subject.CommonName != "second" {
+		t.Fatalf("served %q", res.TLS.PeerCertificates[0].Subject.CommonName)
+	}
+
+	// A broken file on disk keeps the last good certificate.
+	os.WriteFile(certFile, []byte("garbage"), 0o600)
+	rl.mu.Lock()
+	rl.lastCheck = time.Time{}
+	rl.mu.Unlock()
+	if res, err := get(pool2, 0); err != nil {
+		t.Fatalf("broken renewal broke serving: %v", err)
+	} else {
+		res.Body.Close()
+	}
+}
+
+func TestRedirectHandler(t *testing.T) {
+	cases := []struct {
+		name, port, url, want string
+		allowed               []string
+		status                int
+	}{
+		{"default port", "443", "http://api.example.com/x?y=1", "https://api.example.com/x?y=1", nil, 308},
+		{"other port", "8443", "http://api.example.com:8080/a", "https://api.example.com:8443/a", nil, 308},
+		{"allowed host", "443", "http://api.example.com/", "https://api.example.com/", []string{"api.example.com"}, 308},
+		{"unknown host refused", "443", "http://evil.example/", "", []string{"api.example.com"}, 400},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			RedirectHandler(c.port, c.allowed).ServeHTTP(rec, httptest.NewRequest("GET", c.url, nil))
+			if rec.Code != c.status || rec.Header().Get("Location") != c.want {
+				t.Fatalf("got %d %q, want %d %q", rec.Code, rec.Header().Get("Location"), c.status, c.want)
+			}
+		})
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,111 @@
+// Package metrics exposes Prometheus metrics on the internal listener only.
+package metrics
+
+import (
+	"database/sql"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the service's collectors in a registry of its own.
+type Metrics struct {
+	Registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	inFlight    prometheus.Gauge
+	rateLimited *prometheus.CounterVec
+	audit       *prometheus.CounterVec
+	logins      *prometheus.CounterVec
+}
+
+// New registers the HTTP, rate-limit, audit and login collectors plus the Go and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total", Help: "HTTP requests by method, route template and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "http_request_duration_seconds", Help: "HTTP request latency by method and route template.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "http_requests_in_flight", Help: "HTTP requests being served.",
+		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rate_limit_rejections_total", Help: "Requests refused by a rate limit, by rule.",
+		}, []string{"rule"}),
+		audit: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "audit_events_total", Help: "Audit events recorded, by action and outcome.",
+		}, []string{"action", "outcome"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auth_logins_total", Help: "Login attempts by outcome (succeeded, failed).",
+		}, []string{"outcome"}),
+	}
+	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.rateLimited, m.audit, m.logins,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Middleware records every request under its route template (never the raw
+// path, whose ids would explode the label set).
+func (m *Metrics) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			m.inFlight.Inc()
+			start := time.Now()
+			err := next(c)
+			m.inFlight.Dec()
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			status := c.Response().Status
+			if err != nil {
+				// The error handler has not run yet; count the status it will send.
+				if he, ok := err.(*echo.HTTPError); ok {
+					status = he.Code
+				}
+			}
+			method := c.Request().Method
+			m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+			m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+			return err
+		}
+	}
+}
+
+// RateLimited counts a rejection by rule.
+func (m *Metrics) RateLimited(rule string) { m.rateLimited.WithLabelValues(rule).Inc() }
+
+// AuditEvent counts a recorded audit event; logins are also counted by outcome.
+func (m *Metrics) AuditEvent(action, outcome string) {
+	m.audit.WithLabelValues(action, outcome).Inc()
+	switch action {
+	case "auth.login.succeeded":
+		m.logins.WithLabelValues("succeeded").Inc()
+	case "auth.login.failed":
+		m.logins.WithLabelValues("failed").Inc()
+	}
+}
+
+// GaugeFunc registers a gauge read from f at scrape time.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// SQLDB registers database/sql pool statistics under db_name.
+func (m *Metrics) SQLDB(db *sql.DB, name string) {
+	m.Registry.MustRegister(collectors.NewDBStatsCollector(db, name))
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
