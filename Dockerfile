@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build: a static, non-root binary on a distroless base that works
 # with a read-only root filesystem (only DATA_DIR needs to be writable).
-FROM golang:1.26-bookworm AS build
+FROM golang:1.27.3 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

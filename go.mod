@@ -2,6 +2,8 @@ module secureapi
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/alexedwards/argon2id v1.0.0
 	github.com/caarlos0/env/v11 v11.4.2

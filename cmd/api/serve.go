@@ -36,6 +36,18 @@ func cmdServe(ctx context.Context, env *cliEnv) error {
 	}
 	defer a.Close()
 
+	// Files left by a crash mid-upload are removed; rows whose file is gone are reported.
+	go func() {
+		rep, err := a.Files.Sweep(ctx)
+		if err != nil {
+			log.Error("upload sweep failed", "err", err)
+			return
+		}
+		if rep.RemovedOrphans > 0 || len(rep.MissingFiles) > 0 {
+			log.Warn("upload sweep", "removed_orphans", rep.RemovedOrphans, "rows_without_file", rep.MissingFiles)
+		}
+	}()
+
 	srv := httpx.NewServer(httpx.ServerConfig{
 		Addr:              cfg.ListenAddr,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -64,3 +64,12 @@ RETURNING user_id;
 
 -- name: DeleteUserPasswordResets :exec
 DELETE FROM password_resets WHERE user_id = @user_id;
+
+-- name: LockLoginThrottle :one
+-- Creates the key's row if needed and, being a write, locks it until the
+-- transaction ends (PostgreSQL row lock; SQLite's single writer), so
+-- concurrent attempts on every instance count one after another.
+INSERT INTO login_throttle (key, failures, first_failure_at, locked_until)
+VALUES (@key, 0, @now, NULL)
+ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures
+RETURNING *;

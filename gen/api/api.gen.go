@@ -2496,16 +2496,29 @@ type DownloadFileResponseObject interface {
 	VisitDownloadFileResponse(w http.ResponseWriter) error
 }
 
-type DownloadFile200ApplicationoctetStreamResponse struct {
+type DownloadFile200ResponseHeaders struct {
+	ContentDisposition *string
+	ETag               *string
+}
+
+type DownloadFile200AsteriskResponse struct {
 	Body          io.Reader
+	Headers       DownloadFile200ResponseHeaders
+	ContentType   string
 	ContentLength int64
 }
 
-func (response DownloadFile200ApplicationoctetStreamResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+func (response DownloadFile200AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
 
-	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Type", response.ContentType)
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
 	w.WriteHeader(200)
 
@@ -2516,14 +2529,15 @@ func (response DownloadFile200ApplicationoctetStreamResponse) VisitDownloadFileR
 	return err
 }
 
-type DownloadFile206ApplicationoctetStreamResponse struct {
+type DownloadFile206AsteriskResponse struct {
 	Body          io.Reader
+	ContentType   string
 	ContentLength int64
 }
 
-func (response DownloadFile206ApplicationoctetStreamResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+func (response DownloadFile206AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
 
-	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Type", response.ContentType)
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
@@ -4588,107 +4602,109 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1ncxs5ln/lVd9WWZptRoWxpJqq0zjseNZBJck3e2v51GD3I4lRE+AAaNG0S//9CqEjwSBZknfCF5cp",
-	"Ijw8vBzAL0HMJ1POkCkZHH4JxkgSFOa/p0Thazqhyvyj/5KgjAWdKspZcBic4m8ZSiWBpCmfYQKUgRoj",
-	"xJkQyBTMKEv4rB2EgYzHOCF6BTWfYnAYUKZwhCK4uQnLbU5xQiijbLRiqxSH6uv3keg5zhnGnCUSMqZo",
-	"ajawC4PQ4+X69VGJ+fFQoVi+tuIwI1TBAIdcICgxp2wEZEQoW7v+GapTHAqU42ecX1Fc3CUS9vtLxa+Q",
-	"/dBut4/ghKjxDx0ypZ3rXodkanwEPyk1fcfS+RGcYZwJPIIzMsEzqvCHMyVorCLYilMkAhOYUTWG6A35",
-	"1Doe4Q/dCDiDlI94pra9AEsl9AXeaICnRJAJKkdNzzIhuQc152OEiOEndRmbERHwocH+VOA15ZmEKRmh",
-	"3ozq4b9lKOZBGDAy0fvZOTVIJuTTa2QjNQ4O+91uuABZGLx6rsfhJzKZpvqrbu+gP9wnu6198hRb38dx",
-	"r3VA9vZaO8Pv436yj08HvW6+/5Socbk9TYIwEPhbRgUmwaESGVZBGXIxISo4DLLMjFwEZQlrnZARgqSf",
-	"l547NfOqeyU4JFmq9KFDjQM6ySbBYU9jYEKZ+xT6CXclVekLcoQFsRkDEhUM5poQKAMuiq+39L0NBJ9J",
-	"FCBRUzw1I6mSmA63i9PYdcrj1Aj3Vrd5o/Evp5xJNGT2I0mcsNCfYs4UMvNfMp2mNCb6UJ2p4IMUJ3//",
-	"VeoTVkhBn10RmhbHNivBmEjoAWXXJKUJDCmmiT4KCsE1cX/4Epi/BYeBFmFpEAYpt1sFh8GAJ/riJigl",
-	"GWnYJ5nUEgAI2PXMHCBJIlDK4OajxpFUhMV6cJV1OwJHVGoBY4kOpbqkyeYELBVRmQwOdw0iqTLE/z8a",
-	"BgMrDAlNsUKnOZ5k57oYFNxUb+dvAofBYfBfnVKJdOy3snNiJ9s78pGUxS2VMCGp5hRMNC1pICSUGx5B",
-	"ZPEcQUq1CkASj/M7uAmDZ5wNUxrf5rrvFf7Y7S+trMRPVCot1BOiCGxhe9Q20sxeMpWgyBWybQP6Sy4G",
-	"NEmQPSbsx5kaI1N6fUxCGGQKGFeFDlccEg5qTKUB8S1XL3nGkseE8C0HmcVjrXd5JmKELS4MjNdU0kGK",
-	"Gkaj/0maorCoPCHzlJPknPPXRIzwsYlB8zjgpxhRK/mxld1ghHSoiZowyKYawPogxYUW9L9lXBFzjFPC",
-	"RviWqzOiqBxSMkjxG9E1JiA0MJBSlMAzJWmCFu0WGAPvGYprGuN7Rq4JTR8dXJxMuSCCpnPIGHGkIVFc",
-	"I2xp/hsQiZAxoUWG/jqECR0JA42EKbKEspG5nymRcsZFoiX9WHOvJCoTmkO2j0AiQmSsu5Yx7yKYjZFp",
-	"+0QaPIQ1o7kct+xkbnSnYjCaw51z/oaweW7rPqpQAH1YS7CGXp1uT3l8xTMFZnOURyA0zEA00A2cSGvi",
-	"NtGRG92twtJZiZK6y1G12ls192CjRcoZjYWc/b/hInp0bt/f7WbfM62+uaCfMflKs+QVqxoNFdK1tpXf",
-	"bjCX+dVGQ680GmoH8tgLWfX7+7AY3lApDbM6IywE/DTVRrc1P6/5FSYQC0y0aiOpVV7vmcymUy4UJm8w",
-	"oeTcgPn4muGJhIneHzSejDYr9METCZLR4VBr3vkUt7WFYNRxHONUoTZxCvQZhjpOJpS9nyZE4XuJomLr",
-	"kiShemOSngg+RaGotoiHJJUYVkmJyksSK3qN7ssb4yBU5/TCYFr5+CVIqJymZH5prfXV+Hhux77VQ2/C",
-	"6m6FkzjgPEViTEnB07UrnuoxGg1uOh/8irFhyeMsoerFtbvLOsx61wYbBZoo24YZ2jKLtSJGj1sW6rlc",
-	"GC5Z9OFYljpFZ729hcmWVeXyK6nNKw+jVY8ncvDTcau/tw/8GkXdLUZ97ifSqCwgLDFGm/0rbI3xk/G2",
-	"FqDzH2px2FQPW3tWHpsgTHJJVG1ZTZ4tRSfoW5tnKuaWkJBpt/RDYG5DyiAMtPmfCQw+eiZK/K22C2Vq",
-	"fzdY9GnDQGkjULkbXHsKN1o58VDSSyaNr7V2AT3ukowcHa4ZflONGHywIQR9sjo2w5yAS3yVpOWI5eNK",
-	"lnhNpYctqMJJ/T+rWK/CYCX/ESHIXH+uRG3ucG6zf30R34GejbUZeuK03Kbyrn5oFym8zHXlWpmejzOH",
-	"nN1hXuOwCwA01vUd/DmmqPAN3u3IXw3yatgqQr7GMccpjRFea682TYOwGr7JQ1HFZw8jvTDhk7rM1iv+",
-	"t/vcjvlEC4lcAuThlmqUaG/Xs/BLimnyQghLqXVUudhNddN83YV1yrhOKbxcgCeP0LkIobUFgzCPdfkE",
-	"WhETqu69Ojy0jq0KAEN3rnIX30W+pFb/NvjFGkgeiVizl5KhD0WxQO043UolDGmKbIGYBGrjrW33qV3x",
-	"3t01mxyT/t5+faOD4dP9pPu09/Tpbvx9sr93QPpDJKQb7+2RpNvbIzuD4e6wN+gPuoOn/X6c9PaS/bi3",
-	"N+gOu13Sferdh36uH2f3ab+3E67XXj79UOAnrN+N26Y4VQ37y+77PhSDoZtvpRJecjHi6utUAuaSZtUp",
-	"rThqgmmn+gD7CUmqxou4zX2oKs3xq7W87Kb5dvr5l396TN50VN/jRfL87NjPo9fNkf29vd6Bb+yVZazF",
-	"v6t5fY13/zwJ/MZRfZykI9+4T740Uh0heksL0BKcnC0i5Qrnm5O1RusCVTeB0Av69n+tHYs7OGSOFL2a",
-	"rlTjwTMuBMaq9RMXElsHese7k3T49QZCriNXGgonlV0WneMi7DblKY3nsDWYg8tjwdN2u9d/CvGYCBIr",
-	"FC6+bjznKYpWTCRCikqhMN4PgYSOqDIedDzG+AoTGMxtnBXFNYoQZmMaj0HLURt/FVlq0lVXaLKvJYU2",
-	"UV2R2hULrmbb9HfXGjd5pGABFccMTl8+g4Pdve/BBSEg4XE2ceHFhjPuQkFVlmqGzL2uX56u2ljEFyaT",
-	"R9CXoaYvK5Ij2haqozaPS2mNJjsbxqAWjlINZN0hk7uorBcF9G531+tZ2ghYHfkKhiZJ4vMtnQnVjLe+",
-	"P32lKZGykSHFK8oS4MP8+hs4K+JqjKvWkq0a3OnMAwtuuEqVnLqk4h0kVz0utGD831GwWX/arWnmLsq6",
-	"r4hIPbSYrIK/es77fNwy0VostEbKmhj119lDd3Nzw8Bm7D2J+pXCsEmsLu2/1ic+deHC3PVyARqSTCjz",
-	"elhnKKVz1xouzh28FOfFe0SeyBCGXDhtY7bMy1iIiWyBOSJMyFXO8U6EVSR1JSxqg9vyVtDdKrJXCpd+",
-	"d6fdbfd6O+3vvQ4vkeoyk7fEVD0gVm72hn+maUo6e+1usFFgrHJNDVhqSCrvxkc1jgjuw+/J6WmdkWgX",
-	"8wFzrgnh1JWs+MLWmlwuC7ZasBSMTd+SdMQwgZ9/OT+CaxR0OAeqrIVk1AnOJRAFUac9wzRtXTE+Y51f",
-	"Z1ey/avkLPLbBw6flG1SHFejaze1prYOKuU6VQWqJ5SRBcfIPyIRKDws3MBrDT21xWrw+xBvkyabx9PW",
-	"6jmTY3rA1MntFNWdlI4HSSmvVVA1Q2UWIYUUGFBGTNRr9bWZed5LkTabWkF2VTIH/W5/v9Xttbr9897e",
-	"YXf3sLv37yD8GsPjNrnPSvLKxi9suipXO5mhqNWQrjdl7qKJmlTVDLOuzVjcjrY2VS33leuro/Y2Suer",
-	"zC5zKo/tZQCvHq+hlyrALqPx+9A9hle+VcztfQW5ddXw2vjgMrT+twwhuoxCiNqRccujVnRkCp1sfXjK",
-	"ZyhA++51F8fyRs2n3unXjMgdE1lXKPSe//fhuPVv0vrcbR1ctlsf//43rwSSGGeCqvmZRqDF+MDomePM",
-	"Runsp5c5df38y3kQLmrcmqYbCj6B6OTd2TksllhEwIXvS1feGhUl04YzrMorAB8rNbVVBJQNuc9nNOdB",
-	"+On8/ASOT14dash4xjTOndEpQ9Ci1hUXSBsYYUCyhCpI+ah9wS7Yd98Zr15+9x0QgWXoIVpWDBEV0QgX",
-	"hIk0yPqSjXup/2P9yyi8YJGNT+g/5jECRwml0x4dVQo8waV8JZAkKYo9Q+AMAZkSc5iicAWfFvxKCSPl",
-	"7LvvDldciECVCSaBgBxzoVopvcakbkRV7/eCbUlkiTamiITo2FWxmI0OwVopcJF1uzuxHa//i9G2OaFE",
-	"pVEOUV5hHy0UTsd8aoosL1hUhTZqryIbEFwR5YJWbiW9X3k2hrPaMdoX7BSvuXE2SOGRbNnK/bCMu8Um",
-	"uRpCgkaymWNua3adSqD6MJU1jUHJWYzuFk6LijGpr0AU3SDC/RkTc3NxSpEpeHUSmo9armroQ5hwgSBN",
-	"x0E61/etz3dhKofK2wVkyZRTpmQbjot18/jSSGM82u0fRI4wqyVpR+Vwnmn0xUSI+QWLGkVpmlQ9ZWaO",
-	"aht1Y5E7/QkZUVbQX0qlKiE1Nb4Qmd0j2Oq1271u15JIlDc5lPd3waIvRgqHUBHCN9FRoy2CSoi0bI8c",
-	"pkC7Q7Y54kLbwlqCOpfCGRxvXml5lonUSRd52OnwKTIXI+Ri1HGTZEePLcNbge0M0VImCINrFNaJDnrt",
-	"brtrajimyMiUBoeB9h53XNrTiFi/y6G/Gfnabo7h57N3b+EXHMA/cQ5n6NwYvEYxB5eX0A4NqDFRedNP",
-	"OrduD8UmkW4ZZtGUc4U4lcDTxLpDYxRY+i9U5BOs22CqZbRuNnNfaSPxH6hMSqHRYdDvdlcUkd2ueMys",
-	"v6RyTB9ZomrXVFlw+OFjGMhsMtFm92Fwkg1SGtsDGvw4Z7CGE61jyEialNJcKpwEH/WapaxJqGqZwiFZ",
-	"uaY6MrQBU1aDyKDe3vOheata+tlaJGmj8FTm2mpZS4spugpu1T6zalfnC5t99dchmFr8qFIDZvsdohUA",
-	"2US6txtlf7dukJDW58v2EktkFZzEFtyailoDrjZvYUtr5Z2dnYPtZdBpQ8SPrRVG8mpQ8q60W0Ch+J1g",
-	"8PFESU+dvPp37UDXVHbz8QF5tFFR5eHWdwyNHAY+dKjUonymFdSQCmlL5XctSL6dCtA7le4lM6W3fsr7",
-	"Rqntbndn/aSy80TP6B+sn9EsTjdCqRBDGjPOynS0tGVistsV0WO+bkqeojhZ+0ZcertMnZHTMMQLg0st",
-	"9Ke14RfB2ahaDwwjem3bFySZIOx2exdsNkY1RgGuu8QFtbSIsl08sg2nODV+Xmmjpjy+qg1VlSaErd3+",
-	"wbbVxg3pWS/A/pEn83ujz1ra+abu32kP8OYBeaMezPSwxms+GhnPr9EXcIaqVTYcrqqlX2h7Nbs8Gjf1",
-	"NuCmZvORmbe3yWae+vQ7M2QY7G3C+p6WnVUGxms+0n67NclsJRpLoJIFL9lbjf3czTO1ir2v+ZVzbRqZ",
-	"k4bvpPc1bclVP6gNZ7aQ21Y+286ciptEJUxs64DRsqlAkszzhoG2j081tAvGzRo11CDQRW206wmbWM7g",
-	"mTpqAOx6r++dYx5PL6ygJZ6p/H7z/n137etpKae6ztAUgC0nquN0RuZaZcgZCgn9bj8Ej7S39DzAlLOR",
-	"6c23OiY3UuukUS86eyBZ7q9s20io9xfR8GroUWohEPuiAaSUXWl648z4+jMyv7Oh8vuRkivI81hemSQu",
-	"KeMjFlFFNfCG5CnyBjM/dWrnztowVIIWTSlCJq2AqwSp2vDCuMCL+WRzm1QuF2O1eoAHIlVvzcFGlLrr",
-	"e++gFpBK/gSE+DDq+gyVCwcWNGzL5hwpF4nT1aTsVO8qtU0Sv+l9YttibeQx/9KSuwlQzIgs9bCJayaO",
-	"kKWN/83GPC1tga3dbm+7Dc8El7IlqcIy0LhFGETvBDVxXi3T3bswz96dntl+9pRKtQ0jVLDb3fHZ5U5P",
-	"njus3LPWf0Q7+3ghBNy0Khyu792q+A93UZfwyanBxjIzc1RwURWjm7CNe5+jwjdNgmu+4HHPQrley7eR",
-	"PO7d2/Y2Q+kPZ+Z6S/O/y57ePS6yATUU74L8pRYOg2cG4RX7dj0t5xlFK/tTVOijZi2332m7+iwfvom6",
-	"NzOKnGVpx9xZoHx9BMsexWUdcuWDn2Kcqpqzwhku4i5cHjNfjpf70w7V+jafbjBFC5UUsSc2+W2QbsKG",
-	"5VMuT2ysvgLr5mTa+UKTm/W0elb4mrfT9a+eb+jWuw1ymj7ypFGl4lOYcWGzsy6n+rgh4t31k4qXf+6V",
-	"vzjDwv3P73yjyzb9AiuzUy/NiNte7H9UqqHozluTZDDI+JY5hodg/aG7v5wG7GctXP0uyJssVXRKhNJO",
-	"+8S6OdwgSSjT5JNApNeI2mA87vnU2MEJxjQpe4PcvcEW06Lf/fWCJRin5gHE6Jkd0NJq3dV5FB267s0s",
-	"U2UzEohlAa6pwtFAPJGAnxQyTeEGkAtmHouisqhOGMwhenP8r8v3J6/fHT+//PF/z1+cRbC129ux25kH",
-	"z3LzaTAHUn84yo70eTe2mNO0aq4yNyc5Ijsaka2EKHILk69WMPrI9qbtQvXbm+YGtLFpi88elz9+X/Gw",
-	"gintZQIxyPOwYlMer1W69g2DggLXKU89EOxayR9eI1rcLEf2EqPyH6j8+Ow+GluZ94wU0YLiD39Lx80T",
-	"+zXU7Y1JLy91Kvc38j9SLK61xrH5cKVIPJ7YN5Cd4qm+JhVC9K9WVX+13pl15CEwbgaaOrQLVii5M+c/",
-	"tk5MQ+4hSMKSAf8UtSEybxO6orhXw9ZbzrD1hqh4HNl3X1+ck5F54HKM4F4t2jZmrk81PeczVlNOG5My",
-	"jxWqllQCyaRO0uubErwUXX3PsN/df8ytm28t5pZxBaIdn5x8yxVMeEKHFBOL/OaNmMuY6P+j3P4PZ9Le",
-	"/voJvocx70kMO0p0gviJzNH/AIyeSRd2XerEvDcj1hTXvbH3ai1dRzMmRxVC3rUAXIBrEjFm6LL6rd+W",
-	"lbf1vE9nf/Eu4vojNgxRutfc/EtVeywWHhcvekl+byVkRQfIGr+urOf/M5aPucN7Sscs39TsT/OnTt6P",
-	"klufDTFZvLSbR++KxzLBWl+ymlINTaymiEoS0wbg/FLrQ5qKaxeiMkBCTBjjytmsrq44d9W2drsHnrLi",
-	"/F2vB0oBNJ8Nu2tK9tid4tuY47cmwr9SAstSAk2HoxFvbaYDcl5b7n68eVDnY4Mc0jeNWZ9vir6p1tKL",
-	"fGXfM5Q17VzX20aVt0ErShtaKlpzcnEzwLxQwnQ1tD2RH9vr/EAyptlK/chVp6tIxPViNkjlscTWH1cI",
-	"1XjA0nBdkkwFbwQyVmjtTvWpEX94d5XytoVRvJpFvE15VP1J0QfiEf+7pd+8QOqR1PGfT7t6eWKxTHop",
-	"UyyGUusUcGuD9Zg5GzUpZ1IBfMbKWgzTM/n8xesX5y+gyaPRMtP1vXT1K380E/LbxYDLK1nu/Cw3yPwX",
-	"8i1Msr/utrzbf6Da9GLvVIuwxL58XrRys1F1/7zGkqRpQ2y4CoRSYDgrMy4kmhMbQlukXFQM0tA9PL/C",
-	"NR4gJDjhyv5UQ9Fojsky/7j8cYMH0sxLfkLhLyP20ZjrT2Ynl1z4RBomCqs+XSNSuyb8NTZPDH9e3k7v",
-	"el60aueZAsWzeJy/OZf/JpK31909Xnwnkq8835Q/pRnwq81/+cXtvYQdpoKb+imqpRe9xtUt8a/pNTI9",
-	"fCr4AJf1vpsC9OVo7He7ZS9Z8VNSeUNRbmlVfk2KCNSS1IpChdJ04kvbd55KhL3ujhfrpxqO+0O6OdZ9",
-	"4N3AVf6clhJkOKRx+6EKVPV2dM2t1afX3/L58FGrRPvQry9lcl48A2y7EMz/pW11zx+3Kd7K6Bj96gBo",
-	"rmRRFoIoINbUcIVzmJq3GMwdtcuMhoN/sfPe1moLp0dNF3ToGiVcSXpYt+3rXUmVLUy13OIGtUhVxewP",
-	"XVTJ2gVG2hSAOOkDnKXz7coWVgQt7vGy+dpQ4tJpsg3maQHNEHzGUOS/e2Slm7YOzA+r2axbZSeba/Of",
-	"RpHJFEULr2mCTJXPGi2D2rac33y8+f8AAAD//w==",
+	"7H15Uxs52vhXUfVvqwLZdvvAMAFqqn5Mjp3MkoTieGd3Q15a7n5sa2hLHUlt46T47m/p6NPyAQGyc/yT",
+	"CraOR4+e+5C/ehGbpIwClcI7+OqNAcfA9X9PsYRjMiFS/6M+iUFEnKSSMOodeKfwOQMhBcJJwmYQI0KR",
+	"HAOKMs6BSjQjNGazwPM9EY1hgtUKcp6Cd+ARKmEE3Lu99cttTmGCCSV0tGKrBIby2/cR4DjOGUSMxgJl",
+	"VJJEb2AWRlyNF+vXB8nnR0MJfPnakqEZJhINYMg4IMnnhI4QHmFC165/BvIUhhzE+CVj1wQWdwm5+f5K",
+	"smugPwZBcIhOsBz/2MYpaU+7bZzJ8SH6Wcr0A03mh+gMoozDITrDEzgjEn48k5xEMkRbUQKYQ4xmRI5R",
+	"+A7ftI5G8GMnRIyihI1YJredAAvJ1QXeKoBTzPEEpKWmlxkXzIGa8zGgkMKNvIr0iBCxocZ+ymFKWCZQ",
+	"ikegNiNq+OcM+NzzPYonaj8zpwbJBN8cAx3JsXfQ63T8Bch87+0rNQ5u8CRN1Fed7n5vuIf7rT38Alo/",
+	"RFG3tY93d1s7wx+iXrwHLwbdTr5/iuW43J7Enu9x+JwRDrF3IHkGVVCGjE+w9A68LNMjF0FZwloneARI",
+	"kC9Lz53oedW9YhjiLJHq0L7CAZlkE++gqzAwIdT+5bsJdyVVqQuyhIUiPQYJkGgwV4RAKGK8+HpL3duA",
+	"s5kAjgQoiid6JJECkuF2cRqzTnmcGuHe6TZvFf5FyqgATWY/4dgKC/VXxKgEqv+L0zQhEVaHaqecDRKY",
+	"/P03oU5YIQV1dolJUhxbr4TGWKAuInSKExKjIYEkVkcBzpki7o9fPf2Zd+ApEZZ4vpcws5V34A1YrC5u",
+	"AkLgkYJ9kgklARBGZj09B+E45iCEd/tJ4UhITCM1uMq6bQ4jIpSAMUQHQl6ReHMCFhLLTHgHfY1IIjXx",
+	"/4+CQcOKhpgkUKHTHE+iPS0GebfV2/kbh6F34P2/dqlE2uZb0T4xk80duUjK4JYINMGJ4hSIFS0pIAQq",
+	"NzxEocFziBKiVADgaJzfwa3vvWR0mJDoLtf9oPBHdn9hZCXcECGVUI+xxGgLglGgpZm5ZCKQxNdAtzXo",
+	"bxgfkDgG+pSwH2VyDFSq9SH20SCTiDJZ6HDJUMyQHBOhQXzP5BuW0fgpIXzPkMiisdK7LOMRoC3GNYxT",
+	"IsggAQWj1v84SYAbVJ7gecJwfM7YMeYjeGpiUDyO4CYCUEp+bGQ30kLaV0SNKcpSBWB9kGRcCfrPGZNY",
+	"H+MU0xG8Z/IMSyKGBA8S+E50DTHiChiUEBCIZVKQGAzaDTAa3jPgUxLBBcVTTJInBxcmKeOYk2SOMoot",
+	"aQjgU0Bbiv8GWADKKFciQ33towkZcQ2NQCnQmNCRvp8UCzFjPFaSfqy4V2CZccUh24dIAKBQW3ctbd6F",
+	"aDYGquwTofHg14zmctyyk9nR7YrBqA93ztg7TOe5rfukQgGpwxqC1fRqdXvComuWSaQ3B3GIuIIZYQV0",
+	"AyfCmLhNdORGd6uwdFaipO5yVK32Vs092GiRckZjIWv/b7iIGp3b9/e72Quq1Dfj5AvE32iWvKVVo6FC",
+	"usa2ctsN+jK/2WjolkZD7UAOeyGrfv8QFsM7IoRmVmuE+QhuUmV0G/Nzyq4hRhGHWKk2nBjldUFFlqaM",
+	"S4jfQUzwuQbz6TXDM4Eman+k8KS1WaEPngkkKBkOleadp7CtLAStjqMIUgnKxCnQpxnqKJ4QepHGWMKF",
+	"AF6xdXEcE7UxTk44S4FLoiziIU4E+FVSIuIKR5JMwX55qx2E6pyu76WVP796MRFpgudXxlpfjY9XZux7",
+	"NfTWr+5WOIkDxhLA2pTkLFm74qkao9Bgp7PBbxBpljzKYiJfT+1d1mFWuzbYyFNEGWhmCEQWKUUMDrfM",
+	"V3MZ11yy6MPRLLGKznh7C5MNq4rlV1KbVx5GqR5H5ODno1Zvdw+xKfC6Wwzq3M+EVlkI01gbbeZTtDWG",
+	"G+1tLUDnPtTisFQNW3tWFukgTHyFZW1ZRZ4tSSbgWptlMmKGkIAqt/Sjp29DCM/3lPmfcfA+OSYK+Fzb",
+	"hVC51/cWfVrfk8oIlPYG157CjpZWPJT0kgnta61dQI27wiNLh2uG31YjBh9NCEGdrI5NPyfgEl8laVli",
+	"+bSSJY6JcLAFkTCp/2cV61UYrOQ/zDmeq78rUZt7nFvvX1/EdaCXY2WGnlgtt6m8qx/aRgqvcl25Vqbn",
+	"4/QhZ/eY1zjsAgCNdV0HfwUJSHgH9zvyN4O8GraKkK9xzFFCIkDHyqtNEs+vhm/yUFTxt4ORXuvwSV1m",
+	"qxX/v/07iNhECYlcAuThlmqUaLfvWPgNgSR+zbmh1DqqbOymumm+7sI6ZVynFF42wJNH6GyE0NiCnp/H",
+	"ulwCrYgJVfdeHR5ax1YFgL49V7mL6yLfEKN/G/xiDCSHRKzZS/HQhaKIg3Kc7qQShiQBukBMHJTxFph9",
+	"ale8e3/NJsa4t7tX32h/+GIv7rzovnjRj36I93b3cW8IGHei3V0cd7q7eGcw7A+7g96gM3jR60Vxdzfe",
+	"i7q7g86w08GdF859yJf6cfovet0df732cumHAj9+/W7sNsWpathfdt8PoRg03XwvlfCG8RGT36YSIJc0",
+	"q05pxFETTDPVBdjPgBM5XsRt7kNVaY5dr+VlO8210y+//tNh8iaj+h6v41dnR24enTZH9nZ3u/uusdeG",
+	"sRY/l/P6Gh/+eeK5jaP6OEFGrnE3rjRSHSFqSwPQEpycLSLlGuabk7VC6wJVN4FQC7r2P1aOxT0cMkuK",
+	"Tk1XqnHvJeMcItn6mXEBrX214/1J2v92AyHXkSsNhZPKLovOcRF2S1lCojnaGsyRzWOhF0HQ7b1A0Rhz",
+	"HEngNr6uPecUeCvCAlACUgLX3g9GMRkRqT3oaAzRNcRoMDdxVuBT4D6ajUk0RkqOmvgrzxKdrroGnX0t",
+	"KbSJ6orUrlhwNdum119r3OSRggVUHFF0+uYl2u/v/oBsEALFLMomNrzYcMZtKKjKUs2QudP1y9NVG4v4",
+	"wmRyCPoy1PR1RXJE2UJ11OZxKaXRRHvDGNTCUaqBrHtkcheV9aKA7nf6Ts/SRMDqyJdoqJMkLt/SmlDN",
+	"eOvF6VtFiYSONCleExojNsyvv4GzIq5GmWwt2arBndY8MOD6q1TJqU0q3kNy1eNCC8b/PQWb8aftmnru",
+	"oqz7hojUY4vJKvir51zk45aJ1mKhNVJWx6i/zR66n5vreyZj70jUrxSGTWK1af+1PvGpDRfmrpcN0OB4",
+	"QqjTwzoDIay71nBx7uGlWC/eIfJ4BmjIuNU2esu8jAXryBbSR0QTfJ1zvBVhFUldCYua4La4E3R3iuyV",
+	"wqXX2Qk6Qbe7E/zgdHixkFeZuCOm6gGxcrN37AtJEtzeDTreRoGxyjU1YKkhqbwbF9VYIngIvyenp3VG",
+	"olnMBcy5IoRTW7LiClsrcrkq2GrBUtA2fUuQEYUY/fLr+SGaAifDOSLSWEhancBcICxR2A5mkCSta8pm",
+	"tP3b7FoEvwlGQ7d9YPFJ6CbFcTW6tlNramu/Uq5TVaBqQhlZsIz8E2AO3MHCDbzW0FNbrAa/C/EmabJ5",
+	"PG2tntM5pkdMndxNUd1L6TiQlLBaBVUzVGYQUkiBAaFYR71WX5ue57wUYbKpFWRXJbPX6/T2Wp1uq9M7",
+	"7+4edPoHnd3/eP63GB53yX1WklcmfmHSVbnayTRFrYZ0vSlzH03UpKpmmHVtxuJutLWpanmoXF8dtXdR",
+	"Ot9kdulTOWwvDXj1eA29VAF2GY0/hO7RvPK9Ym4XFeTWVcOx9sGFb/xv4aPwKvRRGITaLQ9b4aEudDL1",
+	"4QmbAUfKd6+7OIY3aj71Tq9mRO7oyLoErvb8349Hrf/g1pdOa/8qaH36+9+cEkhAlHEi52cKgQbjA61n",
+	"jjITpTN/vcmp65dfzz1/UePWNN2QswkKTz6cnaPFEosQMe760pa3hkXJtOYMo/IKwMdSpqaKgNAhc/mM",
+	"+jyAfj4/P0FHJ28PFGQsowrn1ugUPlKi1hYXCBMYoQhnMZEoYaPgkl7S58+1Vy+eP0eYQxl6CJcVQ4RF",
+	"NMIGYUIFsrpk7V6q/xj/MvQvaWjiE+rDPEZgKaF02sPDSoEnsilfgXAcF8WePmIUEFDJ5ygFbgs+DfiV",
+	"EkbC6PPnBysuhIPMOBUIIzFmXLYSMoW4bkRV7/eSbgmgsTKmsEDhka1i0RsdIGOloMus09mJzHj1Xwi3",
+	"9QkFSIVyFOYV9uFC4XTEUl1keUnDKrRhsIpsEGcSSxu0siup/cqzUZjVjhFc0lOYMu1s4MIj2TKV+34Z",
+	"d4t0ctVHMWjJpo+5rdg1FYiow1TW1AYloxHYWzgtKsaEugJedINw+zHE+uaihACV6O2Jr/9UclVB76MJ",
+	"44CE7jhI5uq+1fkudeVQebsIaJwyQqUI0FGxbh5fGimMh/3efmgJs1qSdlgOZ5lCX4Q5n1/SsFGUpkjV",
+	"UWZmqbZRNxba05/gEaEF/SVEyBJSXeOLQr17iLa6QdDtdAyJhHmTQ3l/lzT8qqWwjypC+DY8bLRFEIFC",
+	"JdtDiymk3CHTHHGpbGElQa1LYQ2Od2+VPMt4YqWLOGi3WQrUxggZH7XtJNFWY8vwlmc6Q5SU8XxvCtw4",
+	"0V436AQdXcORAsUp8Q485T3u2LSnFrFul0N9M3K13RyhX84+vEe/wgD9E+boDKwbA1Pgc2TzEsqhQXKM",
+	"Zd70k8yN20OgSaRbmlkU5VwDpAKxJDbu0Bg4lP4L4fkE4zboahmlm/Xct8pI/AdInVJodBj0Op0VRWR3",
+	"Kx7T6y+pHFNHFiCDmirzDj5+8j2RTSbK7D7wTrJBQiJzQI0f6wzWcKJ0DB4JnVKaCwkT75Nas5Q1MZEt",
+	"XTgkKtdUR4YyYMpqEOHV23s+Nm9VST9TiyRMFJ6IXFsta2nRRVfendpnVu1qfWG9r/raR7oWP6zUgJl+",
+	"h3AFQCaR7uxG2evXDRLc+nIVLLFEVsGJTcGtrqjV4CrzFm0prbyzs7O/vQw6ZYi4sbXCSF4NSt6Vdgco",
+	"JLsXDC6eKOmpnVf/rh1om8puPz0ijzYqqhzc+oGClsOIDS0qlSifKQU1JFyYUvm+Acm1UwF6u9K9pKd0",
+	"10+5aJTa9js76yeVnSdqRm9//YxmcboWSoUYUpixVqalpS0dk92uiB79dVPyFMXJyjdiwtllao2chiFe",
+	"GFxyoT8tQL9yRkfVemA0IlPTviDwBFC/072kszHIMXBku0tsUEuJKNPFIwJ0Cqn280obNWHRdW2orDQh",
+	"bPV7+9tGGzekZ70A+ycWzx+MPmtp59u6f6c8wNtH5I16MNPBGsdsNNKeX6Mv4Axkq2w4XFVLv9D2qnd5",
+	"Mm7qbsBNzeYjPW93k80c9en3Zkjf292E9R0tO6sMjGM2Un67MclMJRqNUSULXrK3HLu5m2VyFXtP2bV1",
+	"bRqZk4bvpPbVbclVPyhAZ6aQ21Q+m86ciptEBJqY1gGtZRMOOJ7nDQOBi08VtAvGzRo11CDQRW3Ud4RN",
+	"DGewTB42ALa91w/OMU+nF1bQEstkfr95/7699vW0lFNde6gLwJYT1VEyw3OlMsQMuEC9Ts9HDmlv6HkA",
+	"CaMj3ZtvdExupNZJo1509kiy3F3ZtpFQ7y2i4e3QodR8hM2LBigh9FrRG6Pa15/h+b0Nld+PlFxBnkfi",
+	"WidxcRkfMYgqqoE3JE+eN5i5qVM5d8aGIQIp0ZQAyoQRcJUgVYBeaxd4MZ+sb5OI5WKsVg/wSKTqrDnY",
+	"iFL7rvcOagGp+E9AiI+jrs9A2nBgQcOmbM6ScpE4XU3KVvWuUts4dpveJ6Yt1kQe8y8NuesAxQyLUg/r",
+	"uGZsCVmY+N9szJLSFtjqd7rbAXrJmRAtQSSUgcYtTFH4gRMd51Uy3b4L8/LD6ZnpZ0+IkNtoBBL1Ozsu",
+	"u9zqyXOLlQfW+k9oZx8thICbVoXF9YNbFf/lLuoSPjnV2FhmZo4KLqpidBO2se9zVPimSXDNFzweWCjX",
+	"a/k2ksfdB9veZCjd4cxcbyn+t9nT+8dFNqCG4l2Qv9TCgfdSI7xi366n5TyjaGR/AhJc1Kzk9gdlV5/l",
+	"wzdR93pGkbMs7Zh7C5Rvj2CZo9isQ6584CaCVNacFUZhEXf+8pj5crw8nHao1re5dIMuWqikiB2xye+D",
+	"dB02LJ9yeWZi9RVYNyfT9lcS366n1bPC17ybrn/7akO33m6Q0/ShI40qJEvRjHGTnbU51acNEffXType",
+	"/nlQ/mIUCvc/v/ONLlv3C6zMTr3RI+56sf9VqYaiO29NkkEj43vmGB6D9Yf2/nIaMH8r4ep2Qd5liSQp",
+	"5lI57RPj5jCNJC51k0+MQrVGGCDtcc9TbQfHEJG47A2y94a2qBL99tNLGkOU6AcQw5dmQEupdVvnUXTo",
+	"2jezdJXNiAOUBbi6CkcB8UwguJFAFYVrQC6pfiyKiKI6YTBH4bujf11dnBx/OHp19dO/z1+fhWir390x",
+	"2+kHz3LzaTBHuP5wlBnp8m5MMadu1Vxlbk5yRLYVIlsxlvgOJl+tYPSJ7U3Theq2N/UNKGPTFJ89LX/8",
+	"vuJhBVOay0RYI8/Bik15vFbpmjcMCgpcpzzVQGTWiv/wGtHgZjmylxiV/wDpxmfnydhKv2cksRIUf/hb",
+	"Omqe2K2h7m5MOnmpXbm/kfuRYj5VGsfkw6XE0Xhi3kC2iqf6mpSPwn+1qvqr9UGvIw4QZXqgrkO7pIWS",
+	"O7P+Y+tEN+QeIIFpPGA3YYBC/TahLYp7O2y9ZxRa77CMxqF59/X1OR7pBy7HgOyrRdvazHWppldsRmvK",
+	"aSUpP28/r1Pv+v4DJ/HaJf0SXdoqqJgEGivWLrcvNm5ZmzW0+vno+PjDr69fXZ3/++T1WbjdCKjlmHxF",
+	"RMoEyd8KaTzUXN7cIcrfdvjx0guC4NIrP3n+48X5m9aLZ8+CIAhXvrbsewr77lSDMhIgRsVDUsP6K44r",
+	"H3G+9b1eZ++RbqP50mQTslvf23FpifdMogmLyZBAbEivSY+aFCfq/yC2/8tFVHdv/QTXs6APpIQsH1o1",
+	"9Ezk6H8EMZcJyyNLXbgLPWJNaeE7c6/Gzrc0ozN0Psp7NhDjyLbIaCN8WfXa52XFfV3nw+FfnYvY7pAN",
+	"A7T2LTv3UtUOkwWuLDppfm8FdEX/yxqvtuxm+DMWz9nDOwrnDN/UrG/9UTvvxslt74aYLN4ZzmOXxVOh",
+	"yNieoppQ9nWkqojJYt0EYb1y40HrenMboNNAoghTyqS12G1Vde6obvU7+46i6vxVs0dKgDQfTbtvQvrI",
+	"nuL7OCN3JsK/EiLLEiJNd6sRbW4mQ3JeW+58vXtU12uDDNp3jdifb4q+VGnpRb4yrzmKmnau622tygOk",
+	"FKUJrBWNSbm4GUBeJqJ7OgJH3Mt0ej+SjGk2kj9xze0qErGdqA1SeSqx9ccVQjUeMDRclyQpZ40wzgqt",
+	"3a4+tOIObq9S3qYsjFVzqHcpDqs/qPpIPOJ+tfW7l4c9kTr+82lXJ08sFokvZYrFQHKdAu5ssB5Ra6PG",
+	"5UzCEZvRshJFd4y+en38+vw1avJouMx0vRC2euePZkJ+vwh4eSXLnZ/lBpn7Qr6HSfbX3ZZ3+w+Qm17s",
+	"vSoxltiXr4pGdjqq7p9XmOIkaYgNW39RCgxrZUaFRLNigyuLlPGKQerbZ/dXuMYDQDFMdACW8bLNHuJl",
+	"/nH50w6PpJmX/IDEX0bskzHXn8xOLrnwmdBM5Fd9ukakdk34a6wfWP6y/DEB2/GjVDvLJJIsi8b5i3v5",
+	"L0I5O/3t0833IvnK41X5Q6Ieu978d2/s3kvYIeVMV48RJb3IFFY/CHBMpkDV8JSzASzr/Nfl98vR2Ot0",
+	"yk664oe08naq3NKq/JYW5qAkqRGFEoR+h0CYrvtEANrt7DixfqrgeDik62M9BN41XOWPiUmOh0MSBY9V",
+	"nqu2I2turT69/pLRx09KJZpnjl0pk/PiEWTTg6H/L0yjf/60T/FSSFvrVwtAcyWDMh/xAmJFDdcwR6l+",
+	"iULfUVBmNCz8i+8OmEp1bvWo7gH3bZuILcj367Z9vSersoWuFVzcoBapqpj9vo0qGbtAS5sCECt9EKPJ",
+	"fLuyhRFBi3u8ab61FNt0mgiQflhBMQSbUeD5rz4Z6aasA/2zcibrVtnJ5Nrcp5F4kgJvwZTEQGX5qNMy",
+	"qE3D/e2n2/8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -37,6 +37,10 @@ type Querier interface {
 	ListFilesByOwner(ctx context.Context, arg ListFilesByOwnerParams) ([]File, error)
 	ListStorageKeysByOwner(ctx context.Context, ownerID string) ([]string, error)
 	ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error)
+	// Creates the key's row if needed and, being a write, locks it until the
+	// transaction ends (PostgreSQL row lock; SQLite's single writer), so
+	// concurrent attempts on every instance count one after another.
+	LockLoginThrottle(ctx context.Context, arg LockLoginThrottleParams) (LoginThrottle, error)
 	MarkRefreshTokenReplaced(ctx context.Context, arg MarkRefreshTokenReplacedParams) (int64, error)
 	OwnerUsage(ctx context.Context, ownerID string) (int64, error)
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)

@@ -234,6 +234,33 @@ func (q *Queries) ListActiveSessions(ctx context.Context, arg ListActiveSessions
 	return items, nil
 }
 
+const lockLoginThrottle = `-- name: LockLoginThrottle :one
+INSERT INTO login_throttle (key, failures, first_failure_at, locked_until)
+VALUES ($1, 0, $2, NULL)
+ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures
+RETURNING key, failures, first_failure_at, locked_until
+`
+
+type LockLoginThrottleParams struct {
+	Key string
+	Now time.Time
+}
+
+// Creates the key's row if needed and, being a write, locks it until the
+// transaction ends (PostgreSQL row lock; SQLite's single writer), so
+// concurrent attempts on every instance count one after another.
+func (q *Queries) LockLoginThrottle(ctx context.Context, arg LockLoginThrottleParams) (LoginThrottle, error) {
+	row := q.db.QueryRow(ctx, lockLoginThrottle, arg.Key, arg.Now)
+	var i LoginThrottle
+	err := row.Scan(
+		&i.Key,
+		&i.Failures,
+		&i.FirstFailureAt,
+		&i.LockedUntil,
+	)
+	return i, err
+}
+
 const markRefreshTokenReplaced = `-- name: MarkRefreshTokenReplaced :execrows
 UPDATE refresh_tokens SET replaced_at = $1
 WHERE token_hash = $2 AND replaced_at IS NULL

@@ -34,7 +34,7 @@ var filesEnv = map[string]string{
 	"UPLOAD_QUOTA_BYTES": fmt.Sprint(fileQuota),
 }
 
-// fileAccount registers (or, for an admin, creates) an fileAccount and logs it in,
+// fileAccount registers (or, for an admin, creates) an account and logs it in,
 // each from its own address so login limits never interfere.
 func fileAccount(t *testing.T, e *apitest.Env, name string, admin bool) string {
 	t.Helper()
@@ -118,7 +118,7 @@ func fileUpload(t *testing.T, e *apitest.Env, token, filename string, content []
 
 func fileSum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
-// fileStored lists every regular file in the fileUpload directory, temporary ones included.
+// fileStored lists every regular file in the upload directory, temporary ones included.
 func fileStored(t *testing.T, e *apitest.Env) []string {
 	t.Helper()
 	var out []string
@@ -147,7 +147,7 @@ func fileListCount(t *testing.T, e *apitest.Env, token string) int {
 }
 
 func fileText(n int) []byte {
-	return bytes.Repeat([]byte("all work and no play makes a dull fileUpload\n"), n/41+1)[:n]
+	return bytes.Repeat([]byte("all work and no play makes a dull upload\n"), n/41+1)[:n]
 }
 
 func TestUploadAccepted(t *testing.T) {
@@ -284,10 +284,10 @@ func TestUploadSizeLimits(t *testing.T) {
 				t.Fatalf("status = %d: %s", res.Status, res.Body)
 			}
 			p := apitest.AssertProblem(t, res, "payload-too-large")
-			if want := fmt.Sprintf("Upload exceeds your storage fileQuota of %d bytes.", fileQuota); p["detail"] != want {
+			if want := fmt.Sprintf("Upload exceeds your storage quota of %d bytes.", fileQuota); p["detail"] != want {
 				t.Errorf("detail = %v, want %q", p["detail"], want)
 			}
-			// Another fileAccount has its own quota.
+			// Another account has its own quota.
 			bob := fileAccount(t, e, "bob", false)
 			fileUpload(t, e, bob, "bob.txt", fileText(fileMaxUpload/2))
 		})
@@ -350,7 +350,7 @@ func TestUploadStoresSanitizedName(t *testing.T) {
 		}
 		for _, p := range fileStored(t, e) {
 			if !strings.HasPrefix(p, e.App.Config.UploadDir+string(filepath.Separator)) {
-				t.Errorf("file stored outside the fileUpload directory: %s", p)
+				t.Errorf("file stored outside the upload directory: %s", p)
 			}
 		}
 	})

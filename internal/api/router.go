@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -142,8 +143,8 @@ func (s *Server) uploadGuard(isUpload func(echo.Context) bool) echo.MiddlewareFu
 			if r.ContentLength > limit {
 				return apperr.New(apperr.TooLarge, fmt.Sprintf("The upload exceeds the %d-byte limit.", s.Config.MaxUploadBytes))
 			}
-			if !strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "multipart/form-data") {
-				return apperr.New(apperr.Unsupported, "The upload must be multipart/form-data with a part named file.")
+			if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+				return apperr.New(apperr.Unsupported, "The upload must be multipart/form-data (with a boundary) and a part named file.")
 			}
 			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 			c.SetRequest(r.WithContext(ctx))

@@ -671,3 +671,40 @@ func TestAuditAppendsNeverDeadlockOnSQLite(t *testing.T) {
 		t.Fatalf("audit chain: %+v, %v", broken, err)
 	}
 }
+
+// Two instances (two services over one database) share one lockout: the
+// throttle row is locked per attempt, so no failure is lost between them.
+func TestLoginBurstAcrossInstancesChecksAtMostMaxFailures(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		a, b := newEnv(t, db), newEnv(t, db)
+		a.register(t, "alice@example.com", "alice")
+		var wg sync.WaitGroup
+		errs := make(chan error, 30)
+		for i := range 30 {
+			svc := a.svc
+			if i%2 == 1 {
+				svc = b.svc
+			}
+			wg.Go(func() {
+				_, err := svc.Login(ctx(), "alice@example.com", "Wrong-Password-1")
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		var invalid, locked int
+		for err := range errs {
+			switch ae, _ := apperr.As(err); {
+			case err == auth.ErrInvalidCredentials: //nolint:errorlint
+				invalid++
+			case ae != nil && ae.Kind == apperr.TooManyRequests:
+				locked++
+			default:
+				t.Errorf("unexpected %v", err)
+			}
+		}
+		if invalid != 5 || locked != 25 {
+			t.Fatalf("%d checked, %d locked; want 5 and 25", invalid, locked)
+		}
+	})
+}

@@ -70,6 +70,10 @@ type Store interface {
 	MarkReplaced(ctx context.Context, hash string, at time.Time) (bool, error)
 
 	Throttle(ctx context.Context, key string) (Throttle, error)
+	// LockThrottle returns key's row, creating it with no failures, and locks
+	// it until the transaction ends so that concurrent attempts on every
+	// instance count one after another. Use it inside InTx.
+	LockThrottle(ctx context.Context, key string, now time.Time) (Throttle, error)
 	SaveThrottle(ctx context.Context, t Throttle) error
 	ClearThrottle(ctx context.Context, key string) error
 

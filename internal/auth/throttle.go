@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"sync"
 	"time"
 )
@@ -34,10 +33,10 @@ func throttleKey(email string) string {
 // lockout ended), so each further MaxFailures failures lock it again for
 // twice as long as before, up to maxLockout.
 //
-// The read-modify-write of a key runs in a transaction under an in-process
-// lock striped by key: on SQLite the single writer already serializes it; on
-// PostgreSQL the stripe lock keeps concurrent attempts on one instance from
-// losing updates.
+// The read-modify-write of a key runs in a transaction that first locks the
+// key's row (LockThrottle), so attempts on every instance count one after
+// another; an in-process lock striped by key also keeps one instance's
+// concurrent attempts from queueing on the database.
 type throttle struct {
 	store   Store
 	max     int64
@@ -74,13 +73,11 @@ func (t *throttle) admit(ctx context.Context, key string, now time.Time) (admiss
 	var a admission
 	err := t.store.InTx(ctx, func(tx Store) error {
 		a = admission{}
-		cur, err := tx.Throttle(ctx, key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			cur = Throttle{Key: key, FirstFailureAt: now}
-		case err != nil:
+		cur, err := tx.LockThrottle(ctx, key, now)
+		if err != nil {
 			return err
-		default:
+		}
+		if cur.Failures > 0 || cur.LockedUntil != nil {
 			prev := cur
 			a.prev = &prev
 		}
@@ -117,12 +114,12 @@ func (t *throttle) refund(ctx context.Context, key string, a admission) error {
 	mu.Lock()
 	defer mu.Unlock()
 	return t.store.InTx(ctx, func(tx Store) error {
-		cur, err := tx.Throttle(ctx, key)
-		if errors.Is(err, ErrNotFound) {
-			return nil // cleared by a success in the meantime
-		}
+		cur, err := tx.LockThrottle(ctx, key, a.saved.FirstFailureAt)
 		if err != nil {
 			return err
+		}
+		if cur.Failures == 0 && cur.LockedUntil == nil {
+			return tx.ClearThrottle(ctx, key) // cleared by a success in the meantime
 		}
 		if sameThrottle(cur, a.saved) {
 			if a.prev == nil {

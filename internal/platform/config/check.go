@@ -130,12 +130,6 @@ func Check(c *Config) (refusals []Problem, warnings []Problem) {
 		}
 	}
 
-	for _, t := range c.UploadAllowedTypes {
-		if scriptableTypes[strings.ToLower(t)] {
-			warn.add("UPLOAD_ALLOWED_TYPES", "%q can run script when opened in a browser; remove it unless uploads are always served as attachments from another origin", t)
-		}
-	}
-
 	return ref, warn
 }
 

@@ -454,6 +454,10 @@ func (c *Config) validateUploads(ps *problems, skip func(string) bool) {
 			ps.add("UPLOAD_ALLOWED_TYPES", "%q is not a plain media type; list exact types without parameters or wildcards, e.g. image/png,application/pdf", t)
 			continue
 		}
+		if scriptableTypes[mt] {
+			ps.add("UPLOAD_ALLOWED_TYPES", "%q can run script when opened in a browser (stored cross-site scripting) and is never accepted; remove it", t)
+			continue
+		}
 		c.UploadAllowedTypes[i] = mt
 	}
 }

@@ -202,3 +202,8 @@ func (a adapter) UpdateUserPassword(ctx context.Context, arg sqlitedb.UpdateUser
 func (a adapter) UpsertLoginThrottle(ctx context.Context, arg sqlitedb.UpsertLoginThrottleParams) error {
 	return a.q.UpsertLoginThrottle(ctx, pgdb.UpsertLoginThrottleParams(arg))
 }
+
+func (a adapter) LockLoginThrottle(ctx context.Context, arg sqlitedb.LockLoginThrottleParams) (sqlitedb.LoginThrottle, error) {
+	r, err := a.q.LockLoginThrottle(ctx, pgdb.LockLoginThrottleParams(arg))
+	return sqlitedb.LoginThrottle(r), err
+}

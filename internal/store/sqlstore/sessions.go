@@ -106,6 +106,14 @@ func (s *Sessions) Throttle(ctx context.Context, key string) (auth.Throttle, err
 	return auth.Throttle{Key: r.Key, Failures: r.Failures, FirstFailureAt: utc(r.FirstFailureAt), LockedUntil: utcp(r.LockedUntil)}, nil
 }
 
+func (s *Sessions) LockThrottle(ctx context.Context, key string, now time.Time) (auth.Throttle, error) {
+	r, err := s.w().LockLoginThrottle(ctx, sqlitedb.LockLoginThrottleParams{Key: key, Now: ts(now)})
+	if err != nil {
+		return auth.Throttle{}, s.err(err)
+	}
+	return auth.Throttle{Key: r.Key, Failures: r.Failures, FirstFailureAt: utc(r.FirstFailureAt), LockedUntil: utcp(r.LockedUntil)}, nil
+}
+
 func (s *Sessions) SaveThrottle(ctx context.Context, t auth.Throttle) error {
 	return s.err(s.w().UpsertLoginThrottle(ctx, sqlitedb.UpsertLoginThrottleParams{
 		Key: t.Key, Failures: t.Failures, FirstFailureAt: ts(t.FirstFailureAt), LockedUntil: tsp(t.LockedUntil),
