@@ -11,10 +11,12 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"golang.org/x/sync/errgroup"
 
 	"secureapi/internal/app"
 	"secureapi/internal/platform/httpx"
+	"secureapi/internal/platform/tracing"
 )
 
 // cmdServe runs the public listener (HTTPS when TLS files are set), the
@@ -30,6 +32,21 @@ func cmdServe(ctx context.Context, env *cliEnv) error {
 	for _, w := range warnings {
 		log.Warn("configuration", "var", w.Var, "warning", w.Message)
 	}
+	// OpenTelemetry is configured only by the standard OTEL_* variables of the
+	// real environment (the SDK does not read .env); without them it is off.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing export", "err", err) }))
+	stopTracing, tracingOn, err := tracing.Setup(ctx, env.lookup)
+	if err != nil {
+		return fmt.Errorf("OTEL_* configuration: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("tracing shutdown", "err", err)
+		}
+	}()
+
 	a, err := app.New(ctx, cfg, log, app.Options{})
 	if err != nil {
 		return err
@@ -72,7 +89,7 @@ func cmdServe(ctx context.Context, env *cliEnv) error {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "env", cfg.AppEnv, "database", a.DB.Name(),
-		"docs", fmt.Sprintf("%s://%s/docs/", scheme, displayAddr(ln.Addr())))
+		"docs", fmt.Sprintf("%s://%s/docs/", scheme, displayAddr(ln.Addr())), "tracing", tracingOn)
 	g.Go(func() error { return httpx.Serve(ctx, srv, ln, cfg.ShutdownTimeout) })
 
 	if cfg.HTTPRedirectAddr != "" {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -200,20 +199,6 @@ func (w *rangeErrorWriter) Write(b []byte) (int, error) {
 }
 
 func (w *rangeErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// problemDocument renders err as errorHandler does, for responses written
-// outside Echo's error path.
-func problemDocument(r *http.Request, err error) []byte {
-	k, p, _ := classify(err)
-	p.Type, p.Title, p.Status = "/problems/"+k.slug, k.title, k.status
-	if p.Detail == "" {
-		p.Detail = k.detail
-	}
-	p.Instance = r.URL.Path
-	p.RequestID = httpx.RequestIDFrom(r.Context())
-	b, _ := json.Marshal(p)
-	return b
-}
 
 // contentDisposition makes a download save under the display name: an
 // RFC 5987 UTF-8 name for current browsers, an ASCII approximation for

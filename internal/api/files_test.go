@@ -24,7 +24,6 @@ import (
 )
 
 const (
-	filesPassword = "Correct-Horse-9"
 	fileMaxUpload = 1 << 20
 	fileQuota     = 2 << 20
 )
@@ -34,29 +33,11 @@ var filesEnv = map[string]string{
 	"UPLOAD_QUOTA_BYTES": fmt.Sprint(fileQuota),
 }
 
-// fileAccount registers (or, for an admin, creates) an account and logs it in,
-// each from its own address so login limits never interfere.
+// fileAccount registers (or, for an admin, creates) an account, logs it in
+// and returns its access token.
 func fileAccount(t *testing.T, e *apitest.Env, name string, admin bool) string {
 	t.Helper()
-	email := name + "@example.com"
-	addr := fmt.Sprintf("192.0.2.%d:40000", 20+len(name))
-	if admin {
-		if _, err := e.App.Users.CreateAdmin(context.Background(), email, name, filesPassword); err != nil {
-			t.Fatalf("create admin: %v", err)
-		}
-	} else {
-		res := e.Do(t, apitest.Request{Method: "POST", URL: "/api/v1/auth/register", RemoteAddr: addr,
-			Body: map[string]string{"email": email, "username": name, "password": filesPassword}})
-		if res.Status != http.StatusCreated {
-			t.Fatalf("register %s: %d %s", name, res.Status, res.Body)
-		}
-	}
-	res := e.Do(t, apitest.Request{Method: "POST", URL: "/api/v1/auth/login", RemoteAddr: addr,
-		Body: map[string]string{"email": email, "password": filesPassword}})
-	if res.Status != http.StatusOK {
-		t.Fatalf("login %s: %d %s", name, res.Status, res.Body)
-	}
-	return res.JSON(t)["access_token"].(string)
+	return e.NewAccount(t, name, admin).Token
 }
 
 // fileMultipart builds a form with one part per field; a field named file

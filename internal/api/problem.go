@@ -78,19 +78,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.ErrorContext(c.Request().Context(), "error after response was sent", "err", err, "request_id", httpx.RequestIDFrom(c.Request().Context()))
 			return
 		}
-		k, p, retry := classify(err)
+		k, p, retry := render(c.Request(), err)
 		if k.status >= 500 && k.status != http.StatusServiceUnavailable {
-			log.ErrorContext(c.Request().Context(), "request failed", "err", err, "request_id", httpx.RequestIDFrom(c.Request().Context()),
+			log.ErrorContext(c.Request().Context(), "request failed", "err", err, "request_id", p.RequestID,
 				"method", c.Request().Method, "route", c.Path())
 		}
-		p.Type = "/problems/" + k.slug
-		p.Title = k.title
-		p.Status = k.status
-		if p.Detail == "" {
-			p.Detail = k.detail
-		}
-		p.Instance = c.Request().URL.Path
-		p.RequestID = httpx.RequestIDFrom(c.Request().Context())
 		h := c.Response().Header()
 		if retry > 0 {
 			h.Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
@@ -107,6 +99,26 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.DebugContext(c.Request().Context(), "write problem", "err", werr)
 		}
 	}
+}
+
+// render builds the complete problem document for err in answer to r.
+func render(r *http.Request, err error) (problemKind, problem, time.Duration) {
+	k, p, retry := classify(err)
+	p.Type, p.Title, p.Status = "/problems/"+k.slug, k.title, k.status
+	if p.Detail == "" {
+		p.Detail = k.detail
+	}
+	p.Instance = r.URL.Path
+	p.RequestID = httpx.RequestIDFrom(r.Context())
+	return k, p, retry
+}
+
+// problemDocument is render's JSON, for responses written outside Echo's
+// error path (e.g. a range error while a download streams).
+func problemDocument(r *http.Request, err error) []byte {
+	_, p, _ := render(r, err)
+	b, _ := json.Marshal(p)
+	return b
 }
 
 // classify maps an error to its problem kind and client-safe content.

@@ -13,6 +13,7 @@ import (
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/platform/httpx"
 	"secureapi/internal/platform/ratelimit"
+	"secureapi/internal/platform/tracing"
 )
 
 // multipartOverhead is what an upload body may carry beyond the file itself
@@ -56,6 +57,8 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	outsideSpec := func(c echo.Context) bool { return c.Path() != "" && !specRoutes[c.Path()] }
 	probe := func(c echo.Context) bool { p := c.Path(); return p == "/healthz" || p == "/readyz" }
 
+	// Tracing first so its span covers everything (a no-op unless OTEL_* is set).
+	e.Use(tracing.Middleware())
 	if d.Metrics != nil {
 		e.Use(d.Metrics.Middleware())
 	}

@@ -1,61 +1,21 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
 	"secureapi/internal/api/apitest"
-	"secureapi/internal/auth"
 	"secureapi/internal/user"
 )
 
-const acctPassword = "Correct-Horse-9"
+const acctPassword = apitest.Password
 
-// testAccount is a user with one logged-in session.
-type testAccount struct {
-	ID    string
-	Token string
-}
-
-// mkAccount creates an account in the store and logs it in once.
-func mkAccount(t *testing.T, e *apitest.Env, name string, role user.Role) testAccount {
+// mkAccount creates an account (an admin for user.RoleAdmin) and logs it in once.
+func mkAccount(t testing.TB, e *apitest.Env, name string, role user.Role) apitest.Account {
 	t.Helper()
-	ctx := context.Background()
-	h, err := e.App.Hasher.Hash(ctx, acctPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := e.Clock.Now()
-	u, err := e.App.Stores.Users.Create(ctx, user.User{
-		ID: uuid.Must(uuid.NewV7()).String(), Email: name + "@example.com", Username: name,
-		PasswordHash: h, Role: role, IsActive: true, CreatedAt: now, UpdatedAt: now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testAccount{ID: u.ID, Token: mkSession(t, e, u.ID)}
-}
-
-// mkSession opens a new session for userID and returns an access token for it.
-func mkSession(t *testing.T, e *apitest.Env, userID string) string {
-	t.Helper()
-	now := e.Clock.Now()
-	s, err := e.App.Stores.Sessions.CreateSession(context.Background(), auth.Session{
-		ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, UserAgent: "test", IP: "192.0.2.10",
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(24 * time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := e.App.Tokens.Issue(userID, s.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return e.NewAccount(t, name, role == user.RoleAdmin)
 }
 
 func TestUsersMe(t *testing.T) {
@@ -119,7 +79,7 @@ func hasFieldError(t *testing.T, res *apitest.Response, location, field string) 
 func TestChangePasswordRevokesOtherSessions(t *testing.T) {
 	apitest.Each(t, nil, func(t *testing.T, e *apitest.Env) {
 		alice := mkAccount(t, e, "alice", user.RoleUser)
-		laptop := mkSession(t, e, alice.ID)
+		laptop := e.NewSession(t, alice.ID)
 		change := func(current, next string) apitest.Request {
 			return apitest.Request{Method: "POST", URL: "/api/v1/users/me/password", Token: alice.Token,
 				Body: map[string]any{"current_password": current, "new_password": next}}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,7 @@ import (
 	"secureapi/internal/auth"
 	"secureapi/internal/file"
 	"secureapi/internal/platform/config"
+	"secureapi/internal/platform/fieldcrypt"
 	"secureapi/internal/platform/metrics"
 	"secureapi/internal/platform/password"
 	"secureapi/internal/platform/ratelimit"
@@ -42,6 +44,9 @@ type App struct {
 	Files   *file.Service
 	Metrics *metrics.Metrics
 	Limiter ratelimit.Limiter
+	// Secrets seals values that must be recoverable (e.g. MFA seeds) with the
+	// FIELD_ENCRYPTION_KEYS ring; nil when no keys are configured.
+	Secrets *fieldcrypt.Ring
 	Handler http.Handler
 
 	closers []func() error
@@ -101,6 +106,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
 	}, cfg.HashConcurrency, cfg.HashQueueTimeout)
 	a.Audit = audit.NewService(a.Stores.Audit, log, now)
+	if len(cfg.FieldEncryptionKeys) > 0 {
+		keys := make([]fieldcrypt.Key, len(cfg.FieldEncryptionKeys))
+		for i, k := range cfg.FieldEncryptionKeys {
+			keys[i] = fieldcrypt.Key(k)
+		}
+		if a.Secrets, err = fieldcrypt.NewRing(keys); err != nil {
+			return nil, fmt.Errorf("FIELD_ENCRYPTION_KEYS: %w", err)
+		}
+	}
 
 	policy := password.Policy{
 		MinLength: cfg.PasswordMinLength, MaxLength: cfg.PasswordMaxLength,
@@ -141,7 +155,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a.closers = append(a.closers, func() error { mem.Close(); return nil })
 	a.Limiter = mem
 	if cfg.RedisURL != "" {
-		rc, err := redisClient(cfg.RedisURL)
+		rc, err := redisClient(cfg.RedisURL, log)
 		if err != nil {
 			return nil, err
 		}
@@ -202,7 +216,9 @@ func (a *App) Close() error {
 
 // redisClient fails fast when Redis is down, so the fallback limiter takes
 // over within a request instead of after go-redis's default retries.
-func redisClient(url string) (*redis.Client, error) {
+func redisClient(url string, log *slog.Logger) (*redis.Client, error) {
+	// go-redis has one process-wide logger; set it once.
+	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{log}) })
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, errors.New("REDIS_URL is not a valid Redis URL")
@@ -213,4 +229,14 @@ func redisClient(url string) (*redis.Client, error) {
 	opt.WriteTimeout = 200 * time.Millisecond
 	opt.MaxRetries = -1
 	return redis.NewClient(opt), nil
+}
+
+var redisLogOnce sync.Once
+
+// redisLogger sends go-redis's own messages (dial failures while the
+// fallback limiter covers for Redis) to the service log at debug level.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

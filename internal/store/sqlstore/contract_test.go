@@ -216,3 +216,46 @@ func TestFileStoreContract(t *testing.T) {
 		}
 	})
 }
+
+// Concurrent writers and readers never see "database is locked" (SQLite's
+// single writer connection queues them) and every write lands.
+func TestConcurrentWritesNeverFail(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		s := store.New(db).Users
+		const writers, each = 8, 25
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*each*2)
+		for w := 0; w < writers; w++ {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					now := time.Now()
+					id := uuid.Must(uuid.NewV7()).String()
+					_, err := s.Create(ctx, user.User{ID: id, Email: id + "@example.com", Username: id, PasswordHash: "x",
+						Role: user.RoleUser, IsActive: true, CreatedAt: now, UpdatedAt: now})
+					errs <- err
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					_, err := s.List(ctx, user.ListFilter{Limit: 10})
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent access failed: %v", err)
+			}
+		}
+		all, err := s.List(ctx, user.ListFilter{Limit: 1000})
+		if err != nil || len(all) != writers*each {
+			t.Fatalf("stored %d users, want %d (%v)", len(all), writers*each, err)
+		}
+	})
+}

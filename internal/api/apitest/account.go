@@ -1,0 +1,76 @@
+package apitest
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"secureapi/internal/auth"
+)
+
+// Password is the password of every account NewAccount creates.
+const Password = "Correct-Horse-9"
+
+// Account is a test user with one logged-in session.
+type Account struct {
+	ID, Email, Username string
+	// Token is an access token of the account's first session.
+	Token string
+	// Addr is the client address the account registered and logged in from.
+	Addr string
+}
+
+// NewAccount registers name through the API (an admin through the same
+// service the CLI uses) and logs it in through the API, from an address of
+// its own so login limits never interfere between accounts.
+func (e *Env) NewAccount(t testing.TB, name string, admin bool) Account {
+	t.Helper()
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	a := Account{Email: name + "@example.com", Username: name, Addr: fmt.Sprintf("192.0.2.%d:40000", 20+h.Sum32()%200)}
+	if admin {
+		u, err := e.App.Users.CreateAdmin(context.Background(), a.Email, name, Password)
+		if err != nil {
+			t.Fatalf("create admin %s: %v", name, err)
+		}
+		a.ID = u.ID
+	} else {
+		res := e.Do(t, Request{Method: "POST", URL: "/api/v1/auth/register", RemoteAddr: a.Addr,
+			Body: map[string]string{"email": a.Email, "username": name, "password": Password}})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("register %s: %d %s", name, res.Status, res.Body)
+		}
+		a.ID = res.JSON(t)["id"].(string)
+	}
+	res := e.Do(t, Request{Method: "POST", URL: "/api/v1/auth/login", RemoteAddr: a.Addr,
+		Body: map[string]string{"email": a.Email, "password": Password}})
+	if res.Status != http.StatusOK {
+		t.Fatalf("login %s: %d %s", name, res.Status, res.Body)
+	}
+	a.Token = res.JSON(t)["access_token"].(string)
+	return a
+}
+
+// NewSession opens another session for an account directly in the store (a
+// second device) and returns an access token for it.
+func (e *Env) NewSession(t testing.TB, userID string) string {
+	t.Helper()
+	now := e.Clock.Now()
+	s, err := e.App.Stores.Sessions.CreateSession(context.Background(), auth.Session{
+		ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, UserAgent: "test", IP: "192.0.2.10",
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := e.App.Tokens.Issue(userID, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
