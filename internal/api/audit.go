@@ -21,7 +21,7 @@ const (
 var errAuditCursor = apperr.Field("query", "cursor", "Invalid cursor.")
 
 func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsRequestObject) (gen.ListAuditEventsResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}

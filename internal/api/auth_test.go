@@ -243,7 +243,17 @@ func TestAuthCookieEndpointsRefuseCrossSiteRequests(t *testing.T) {
 				Cookies: []*http.Cookie{s.cookie}, Headers: map[string]string{"Origin": "null"}},
 				WantStatus: 403, WantProblem: "forbidden", WantHeaders: map[string]string{"Set-Cookie": ""}},
 			{Name: "the session is untouched", Request: apitest.Request{URL: "/api/v1/auth/sessions", Token: s.access}, WantStatus: 200},
+			{Name: "the same host under another scheme is another origin", Request: apitest.Request{Method: "POST", URL: "http://api.example.com/api/v1/auth/logout",
+				Cookies: []*http.Cookie{s.cookie}, Headers: map[string]string{"Origin": "https://api.example.com"}},
+				WantStatus: 403, WantProblem: "forbidden"},
 		})
+		// A page on the API's own origin is same-origin, listed or not.
+		own := e.Do(t, apitest.Request{Method: "POST", URL: "http://api.example.com/api/v1/auth/refresh",
+			Cookies: []*http.Cookie{s.cookie}, Headers: map[string]string{"Origin": "http://api.example.com"}})
+		if own.Status != 200 {
+			t.Fatalf("same-origin refresh: %d %s", own.Status, own.Body)
+		}
+		s.cookie = own.Cookie("refresh_token")
 		// The refused refresh did not rotate the cookie: it is still the current one.
 		res := refresh(t, e, s.cookie)
 		if res.Status != 200 || res.Cookie("refresh_token") == nil {

@@ -47,3 +47,14 @@ type Server struct {
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
+
+// caller is the authenticated principal of a request. Every operation with
+// bearer security has one (the validator or the upload guard put it there);
+// its absence means a route was wired without authentication, answered 401.
+func caller(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok || p.UserID == "" {
+		return auth.Principal{}, errMissingToken
+	}
+	return p, nil
+}

@@ -4,30 +4,15 @@ import (
 	"context"
 
 	gen "secureapi/gen/api"
-	"secureapi/internal/auth"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/user"
 )
 
-// errNoPrincipal answers an operation that reached its handler without an
-// authenticated caller, which only a wiring mistake can cause: refusing is
-// the safe default.
-var errNoPrincipal = apperr.New(apperr.Unauthorized, "Missing, invalid or expired access token.")
-
 // errNoBody backs up the request validator, which already requires these bodies.
 var errNoBody = apperr.Field("body", "", "a request body is required")
 
-// principalOf returns the authenticated caller of a bearer-secured operation.
-func principalOf(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.PrincipalFrom(ctx)
-	if !ok || p.UserID == "" {
-		return auth.Principal{}, errNoPrincipal
-	}
-	return p, nil
-}
-
 func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMeResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +24,7 @@ func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMe
 }
 
 func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (gen.UpdateMeResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +36,7 @@ func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (g
 }
 
 func (s *Server) ChangePassword(ctx context.Context, req gen.ChangePasswordRequestObject) (gen.ChangePasswordResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +50,7 @@ func (s *Server) ChangePassword(ctx context.Context, req gen.ChangePasswordReque
 }
 
 func (s *Server) DeleteMe(ctx context.Context, req gen.DeleteMeRequestObject) (gen.DeleteMeResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +64,7 @@ func (s *Server) DeleteMe(ctx context.Context, req gen.DeleteMeRequestObject) (g
 }
 
 func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) (gen.ListUsersResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +83,7 @@ func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) 
 }
 
 func (s *Server) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen.GetUserResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +95,7 @@ func (s *Server) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen
 }
 
 func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject) (gen.UpdateUserResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +107,7 @@ func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject
 }
 
 func (s *Server) DeleteUser(ctx context.Context, req gen.DeleteUserRequestObject) (gen.DeleteUserResponseObject, error) {
-	p, err := principalOf(ctx)
+	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}

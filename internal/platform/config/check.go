@@ -82,7 +82,7 @@ func Check(c *Config) (refusals []Problem, warnings []Problem) {
 
 	if c.JWTSigningKey == "" && len(c.SigningKey) == 0 {
 		strict("JWT_SIGNING_KEY",
-			"is required in production so tokens survive restarts and every instance signs with the same key; generate one with `openssl rand -base64 32` and keep it in a secret store",
+			"is required in production so tokens survive restarts and every instance signs with the same key; generate one with `api keys generate` and keep it in a secret store",
 			"is not set, so a signing key is generated and kept under DATA_DIR; set it explicitly before going to production")
 	}
 

@@ -98,7 +98,7 @@ func weakKey(b []byte) bool {
 	return len(seen) < 16
 }
 
-const keyHint = "generate one with `openssl rand -base64 32`"
+const keyHint = "generate one with `api keys generate` (`--type field` for FIELD_ENCRYPTION_KEYS)"
 
 // parseSigningKey turns JWT_SIGNING_KEY into an Ed25519 private key. Messages
 // never include the key itself.
