@@ -7,14 +7,21 @@ import (
 	"testing"
 
 	"secureapi/internal/api/apitest"
+	"secureapi/internal/testutil/testdb"
 	"secureapi/internal/user"
 )
 
 // BenchmarkAuthenticatedRequest measures one GET /api/v1/users/me through the
-// whole router on SQLite: middleware, rate limits, request validation, token
+// whole router, on SQLite and (with TEST_DATABASE_URL) PostgreSQL: middleware, rate limits, request validation, token
 // verification, the per-request session check, the handler and JSON encoding.
 func BenchmarkAuthenticatedRequest(b *testing.B) {
-	e := apitest.New(b, "sqlite", nil)
+	for _, engine := range testdb.Engines() {
+		b.Run(engine, func(b *testing.B) { benchAuthenticatedRequest(b, engine) })
+	}
+}
+
+func benchAuthenticatedRequest(b *testing.B, engine string) {
+	e := apitest.New(b, engine, nil)
 	tok := benchToken(b, e)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -32,7 +39,13 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 // BenchmarkAuthenticate measures the authentication step alone: EdDSA
 // verification plus the session and account check in the database.
 func BenchmarkAuthenticate(b *testing.B) {
-	e := apitest.New(b, "sqlite", nil)
+	for _, engine := range testdb.Engines() {
+		b.Run(engine, func(b *testing.B) { benchAuthenticate(b, engine) })
+	}
+}
+
+func benchAuthenticate(b *testing.B, engine string) {
+	e := apitest.New(b, engine, nil)
 	tok := benchToken(b, e)
 	ctx := context.Background()
 	b.ReportAllocs()
