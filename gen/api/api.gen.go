@@ -1149,6 +1149,34 @@ func (response GetJWKS200JSONResponse) VisitGetJWKSResponse(w http.ResponseWrite
 	return err
 }
 
+type GetJWKS429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetJWKS429ApplicationProblemPlusJSONResponse) VisitGetJWKSResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAuditEventsRequestObject struct {
 	Params ListAuditEventsParams
 }
@@ -4656,54 +4684,54 @@ var swaggerSpec = []string{
 	"D+tfRuEFj2x8Ar/MYwSOEkqnPTqoFHgSl/JVmOMoij1DIjgQ4FhuNAXpCj4t+JUSRib48+f7Sy5Egs4k",
 	"V4QSNRZSt1J2DUndiKre7wXfUMATNKaoItGhq2IxG+0Ta6WQi6zb3YrtePwTok1zQgUaUU6ivMI+miuc",
 	"jsXUFFle8KgKbdReRjZECk21C1q5lXC/8mwcbmrHaF/wEyyKMd0FhUeyYSv3wzLuFpvkakgSMJLNHHMT",
-	"2XWqCNOqtqYxKAWPwd3CSVExpvAKZNENIt3XkJibi1MGXJO3x6H5iHIVoQ/JREggynQcpDO8bzzfBae1",
-	"2yXAk6lgXKs2OSzWdZuREWI82u7vRY4wqyVpB+VwkSH6Yirl7IJHjaI0JFVPmZmj2kbdWOROf0xHjBf0",
-	"lzKlS0hNjS+JzO4R2ei1271u15JIlDc5lPd3waOvRgqHpCKEb6ODRlsEUyRC2R45TBF0h2xzxAVH74jF",
-	"4FwKZ3C8e4vyLJOpky5qv9MRU+AuRijkqOMmqQ6OLcNbge0MQSkThME1SOtEB712t93FcbgMnbJgP0Dv",
-	"cculPY2I9bsc+MvI13ZzSH45ff8r+Q0G5O8wI6fg3Bi4BjkjLi+BDg3RY6rzpp90Zt0eBk0i3TDMgpRz",
-	"BTBVRKSJdYfGIKH0X5jMJ1i3wVTLoG42c98mwX7wN9AmpdDoMOh3u0uKyO5WPGbWX1A5hkdWoNs1VRbs",
-	"f/gYBiqbTNDs3g+Os0HKYntAgx/nDNZwEoSBpiNlUkozpWESfMQ1S1mTMN0yhUOqck11ZKABU1aDqKDe",
-	"3vOheaso/WwtkrJReKZybbWopcUUXQV3ap9Ztqvzhc2++HNITC1+VKkBs/0O0RKAbCLd242yu103SGjr",
-	"y2V7gSWyDE5qC25NRa0BF81bsoFaeWtra29zEXRoiPixtcRIXg5K3pV2Byi0uBcMPp4o6amTV/+uHOia",
-	"ym4/PiKPNiqqPNz6noORwxjys6hEUX4DSpMhk8qWym93u4t2KkDvVLqXzJTe6innjVLb7e7W6kll5wnO",
-	"6O+tntEsTr+9rYohxIyzMh0tbZiY7GZF9Jifm5KnKE5G30gob5epM3IahnhhcOm5/rQ2+U0KPqrWA5MR",
-	"u7btC4pOgGx3exf8Zgx6DJK47hIX1EIRZbt4VJucwNT4eaWNihXxtaG60oSwsd3f27TauCE96wXYP2HF",
-	"0EPRZy3tfFv379ADvH1E3qgHMz2scSRGI+P5NfoCTkG3yobDZbX0c22vt7dPyU29Nbip2Xxk5u2ss5mn",
-	"Pv3eDBkGO+uwvqdlZ5mBcSRG6Ldbk8xWovGEVLLgJXvrsZ+7RaaXsTfW7itf5qThO+G+pi256ge1yakt",
-	"5LaVz7Yzp/zZdBfa1gGjZVMJNJnlDQNtH58itHPGzQo11CDQeW207QmbWM4QmT5oAOx6rx+cY55OLyyh",
-	"JZHp/H7z/n137atpKae6ztAUgC0mqsP0hmIChKsbkIr0u/2QeKS9pecBpIKPTG8+5blYnyeNetHZI8ly",
-	"f2XbWkK9P4+Gt0OPUgsJtS8akJTxK6Q3wY2vf0Nn9zZU/nuk5BLyPFRXJolLy/iIRVRRDbwmecq8wcxP",
-	"nejcWRuGKYKiCQN2ygq4SpCqTV4bF3g+n2xuk6nFYqxWD/BIpOqtOViLUrd97x3UAlLJH4AQH0ddY/jE",
-	"hgMLGrZlc46Ui8TpclJ2qneZ2qaJ3/Q+tm2xNvKY/2jJ3QQobqgq9bCJayaOkJWN/92MRVraAhvb3d5m",
-	"m7yUQqmWYhrKQOMGhlrfS2bivFwU78K8fH9yavvZMSy3iUFCst3d8tnlTk+eOaw8sNZ/Qjv7cC4E3LQq",
-	"HK4f3Kr4D3dRF/DJicHGIjNzVHBRFaPrsI17n6PCN02Ca77g8cBCuV7Lt5Y87j3Y9jZD6Q9n5noL+d9l",
-	"T+8fF1mDGop3Qf5UC/vBS4Pwin27mpbzjKKV/Slo8FEzyu33aFef5sPXUfdmRpGzLO2YewuUb49g2aO4",
-	"rEOufOBzDFNdc1YEh3nchYtj5ovx8nDaoVrf5tMNpmihkiL2xCa/D9IR4spTLs9srL4C6/pk2vnKktvV",
-	"tHpa+Jp30/VvX63p1rsNcpo+8KRRlRZTciOkzc66nOrThoi3V08qXv55UP4SHAr3P7/ztS7b9AsszU69",
-	"MSPuerH/UamGojtvRZLBION75hgeg/WH7v5yGrCfUbj6XZB3WarZlEpsvpAT6+YIgySpTZNPQiJcI2oT",
-	"43HPpsYOTiBmSdkb5O6NbHAU/e7bC55AnJoHEKOXdkAL1bqr8yg6dN2bWfgdHUmAsgAXNzZAPMMEswaO",
-	"FG4AueDmsSimiuqEwYxE7w7/cXl+fPT+8NXlT/88e30akY3t3pbdzjx4lptPgxmh9Yej7Eifd2OLOZGo",
-	"lpqbkxyRGFebtBKq6R1MvlrB6BPbm+ZoC+xNcwNobNris6flj/+ueFjBlPYyCTXI87BiUx6vVLr2DYOC",
-	"AlcpTxxI7FrJ714jWtwsRvYCo/JvoP347D4ZW5n3jDRFQfG7v6XD5on9GuruxqSXlzqV+xv5HymWWL9I",
-	"bT5caxqPJ/YNZKd4qq9JhST6R6uqv1rvzTpqn3BhBpo6tAteKLlT5z+2jk1D7j5RlCcD8RnrE83bhK4o",
-	"7u2w9avg0HpHdTyO7Luvr8/oCNUa/u1eLdo0Zq5PNb0SN7ymnJaS8vPO8zr1ru4/8BKvWzIs0YXTqiaB",
-	"wYqzy92LjRvOZo2cfj48Onr/2+tXl2f/PH59Gm02Amo5JrGXQyiWvxXSeKi5vLkDkr/t8ONF0G63L4Ly",
-	"m+c/np+9ab149qzdbkdLX1sOA8S+P9WARgIkpHhIalh/xXHZsrhwv7v7SLfRfGmyCdltGGz5tAT2205E",
-	"gsV/iSW9Jj0aUpzg36A2/8NFVG939QTfs6APpIQcHzo19Ezl6H8EMZcpxyMLXbhzM2JFaeE7e6/Wznc0",
-	"YzJ0Icl7NjDJ61pkjBG+qHrt06Livp734fCv3kVcd8iaAVr3lp1/qWqHyRxXFp00/20FdEX/ywqvtuxm",
-	"+CMWz7nDewrnLN/UrG/zVSfvxslt74aYLN4ZzmOXxVOhxNqeqppQDk2kqojJUtME4bxy60GbenMXoDNA",
-	"kphyLrSz2F1VtVsOE3d7nqLq/FWzR0qANB9Nu29C+tCd4vs4I3cmwj8TIosSIk13qxFtbiZDcl5b7Hy9",
-	"g+CRZeWKDNp3jdifrYu+KWrpeb6yrzmqmnau622jytsEFaUNrBWNSbm4GUBeJmJ6OtqeuJft9H4kGdNs",
-	"JH/imttlJOI6URuk8lRi6/crhGo8YGm4LkmmUjTCOEu0dqf60Io/uL1MeduyMFHNod6lOKz+oOoj8Yj/",
-	"1dbvXh72ROr4j6ddvTwxXyS+kCnmA8l1CrizwXrInY2alDOZJOKGl5UopmP01euj12evSZNHo0Wm67ly",
-	"1Tu/NxPy+0XAyytZ7PwsNsj8F/I9TLI/77a827+BXvdi71WJscC+fFU0svNRdf+8wpSmaUNsuPqLUmA4",
-	"KzMuJJoTGxItUiErBmnont1f4hoPgCQwMQFYjEnl0EGyyD8u/2uHR9LMC/4DiT+N2Cdjrj+YnVxy4TNl",
-	"mCis+nSNSO2K8NfYPLD8ZfFjAq7jB1W7yDTRIovH+Yt7+f8I5e30d08334vkK49X5Q+JBuJq/f/3xu29",
-	"gB2mUpjqMYbSi13D8gcBjtg1cByOD7jAos5/U36/GI39brfspMvRVrRT5ZZW5f/SohJQklpRqEGZdwiU",
-	"EZGQKiA73S0v1rGNYPZwSDfHegi8G7jK/0xMSzocsrj9WOW5uB1bcWv16fWXjD58RJVoYPWmTM6KR5Bt",
-	"D4b5W9lG//xpn+KlkI7Rrw6A5koWZSGRBcRIDfhUxTQb5HfULjMaDv75dwdspbp0etT0gIeuTcQV5Id1",
-	"277ek1XZAgW4Z4NapKpi9ocuqmQ+WGVdAOKkDxE8nW1WtrAiaH6PN823lhKXTlNtYh5WQIYQNxxk/r8+",
-	"WemG1gFRkBd/VHYamlyb/zSaTvDha7hmCXBdPuq0CGozAFNw/zcA",
+	"2XWqCNOqtqYxKAWPwd3CSVExpvAKZNENIt3XkJibi1MGXJO3x2SDpqkpOMVzjE2s3AQ8QG2GZijKXDxZ",
+	"eMEnQgJRph0hnSExmEm0dvMEeDIVjGvVJofFng4QMsLbiLb7e5Ej2mq52kE5XGSI2phKObvgUaNgDcnY",
+	"U4LmKLpRUxY5zBzTEeMFbaZM6RJSU/9LIrN7RDZ67Xav27XkE+UNEOXdXvDoq5HQIakI6NvooNEywRSJ",
+	"UO5HOaLQVbKNExccPScWg3M3nDHy7i3KukymTvKo/U5HTIG7+KGQo46bpDo4tgx9BbZrBCVQEAbXIK2D",
+	"HfTa3XYXx+EydMqC/QA9yy2XEjXi1++O4C8jX0vOIfnl9P2v5DcYkL/DjJyCc3HgGuSMuJwFOjtEj6nO",
+	"G4LSmXWJGDQJeMMwElLOFcBUEZEm1lUag4TSt2Eyn2BdClNJg3rbzH2bBPvB30CbdEOj+6Df7S4pMLtb",
+	"YZlZf0FVGR5Zga3B3e7vLVqqgK3TrC2tqsdg/8PHMFDZZIKm/H5wnA1SFlvEGLw6B7OGyyAMNB0pk6aa",
+	"KQ2T4COuWcqvhOmWKUZSleutIxGNorLCRAX1lqEPTWpAiWrrm5SN7DOVa8BFbTKmkCu4U0vOsl2df232",
+	"xZ9DYur7o0pdme2hiJYAZJPz3g6X3e26kUNbXy7bC6ybZXBSW8RrqnQNuGgykw3U9FtbW3ubi6BD48aP",
+	"rSWG93JQ8k63O0Chxb1g8DFASU+dvKJ45UDXqIZ9OI/G240qLQ+Xv+dg5DeGES0qUQXcgNJkyKRyrN/t",
+	"LtqpZP1KR5SZ0ls95bxRvrvd3Vo9qexm+SahVIghxIyzXB0tbZg472ZF9Jifm5KnKHhGf0sob+eqM5wa",
+	"xn1hxOm5nrc2+U0KPqrWGJMRu7YtEYpOgGx3exf8Zgx6DJK4jhUXKEMRZTuDVJucwNT4jqXdi1X2taG6",
+	"0tiwsd3f27RavCE960XdP2EV0kPRZy2VfVv3GdGrvH1E3qgHSD2scSRGI+NNNnoNTkG3yibGZfX5c620",
+	"t7dPyU29Nbip2dBk5u2ss5mn5v3eDBkGO+uwvqcNaJmBcSRGGAuwppytbuMJqWTWS/bWYz93i0wvY2/s",
+	"B1C+bEzDH8N9Tatz1bdqk1NbHG6rqW23T/mz6Vi07QhGy6YSaDLLmxDaPj5FaOeMmxVqqEGg89po2xOK",
+	"sZwhMn3QANj1cz84xzydXlhCSyLT+f3mbwK4a19NSznVdYamqGwxUR2mNxSTKlzdgFSk3+2HxCPtLT0P",
+	"IBV8ZPr9Kc/F+jxp1AvZHkmW+6vl1hLq/Xk0vB16lFpIqH0lgaSMXyG9CW7iBzd0dm9D5b9HSi4hz0N1",
+	"ZRLDtIy5WEQVFcZrkqfMm9b81IlOobVhmCIomjAIqKyAqwS+2uS1cZ3nc9TmNplaLMZqNQaPRKreOoa1",
+	"KHXb94ZCLciV/AEI8XHUNYZdbIixoGFbiudIuUjGLidlp3qXqW2a+E3vY9tqa6OZ+Y+W3E2A4oaqUg+b",
+	"WGniCNmsh2a5SEtbYGO729tsk5dSKNVSTEMZvNzA8O17yUzsmIvirZmX709ObY88hvM2MbhItrtbPrvc",
+	"6ckzh5UH1vpPaGcfzoWVm1aFw/WDWxX/4S7qAj45MdhYZGaOCi6qYnQdtnFvflT4pklwzVdBHlgo1+sD",
+	"15LHvQfb3mY9/WHQXG8h/7uM7P3jImtQQ/HWyJ9qYT94aRBesW9X03KepbSyPwUNPmpGuf0e7erTfPg6",
+	"6t7MKPKgpR1zb4Hy7REsexSXrciVD3yOYaprzorgMI+7cHHMfDFeHk47VGvmfLrBFEJU0s6e2OT3QTpC",
+	"XHke5pmN1VdgXZ9MO19ZcruaVk8LX/Nuuv7tqzXderdBTtMHntSs0mJKboS0GV+Xp33aEPH26knFa0IP",
+	"yl+CQ+H+53e+1mWbHoSl2ak3ZsRdL/Y/KtVQdPytSDIYZHzPHMNjsP7Q3V9OA/YzCle/C/IuSzWbUokN",
+	"HXJi3RxhkCS1aRxKSIRrRG1iPO7Z1NjBCcQsKfuN3L2RDY6i3317wROIU/OoYvTSDmihWne1I0XXr3uH",
+	"C7+jIwlQFvXixgaIZ5iY1sCRwg0gF9w8QMVUUdUwmJHo3eE/Ls+Pj94fvrr86Z9nr08jsrHd27LbmUfU",
+	"cvNpMCO0/hiVHenzbmyBKBLVUnNzkiMS42qTVkI1vYPJVytCfWJ70xxtgb1pbgCNTVvQ9rT88d8VDyuY",
+	"0l4moQZ5HlZsyuOVSte+i1BQ4CrliQOJXSv53WtEi5vFyF5gVP4NtB+f3SdjK/NGkqYoKH73t3TYPLFf",
+	"Q93dmPTyUqdyfyP/w8cSayKpzYdrTePxxL6r7BRP9YWqkET/aFX1V+u9WUftEy7MQFO/dsELJXfq/MfW",
+	"sWny3SeK8mQgPmPNo3nv0BXTvR22fhUcWu+ojseRfUv29RkdoVrDv91LSJvGzPWpplfihteU01JSft55",
+	"Xqfe1T0NXuJ1S4YlunBa1SQwWHF2uXsFcsPZrJHTz4dHR+9/e/3q8uyfx69Po81GQC3HJPaHCMXy90ca",
+	"jz+XN3dA8vcifrwI2u32RVB+8/zH87M3rRfPnrXb7WjpC85hgNj3pxrQSICEFI9TDesvQy5bFhfud3cf",
+	"6Taar1c2IbsNgy2flsAe3olIsGgwsaTXpEdDihP8G9Tmf7iI6u2unuB7avSBlJDjQ6eGnqkc/Y8g5jLl",
+	"eGShC3duRqwoLXxn79Xa+Y5mTIYuJHkfCCZ5XduNMcIXVa99WlTc1/M+Rv7Vu4jrOFkzQOvex/MvVe1a",
+	"mePKojvnv62AruipWeHVlh0Sf8TiOXd4T+Gc5Zua9W2+6uQdPrnt3RCTxdvFeeyyeH6UWNtTVRPKoYlU",
+	"FTFZahornFduPWhTp+4CdAZIElPOhXYWu6vGdsth4m7PU4ydv5T2SAmQ5kNs901IH7pTfB9n5M5E+GdC",
+	"ZFFCpOluNaLNzWRIzmuLna93EDyyrFyRQfuuEfuzddE3RS09z1f2hUhV0851vW1UeZugorSBtaLZKRc3",
+	"A8jLREwvSNsT97Ld448kY5rN6U9cc7uMRFx3a4NUnkps/X6FUI0HLA3XJclUikYYZ4nW7lQfb/EHt5cp",
+	"b1sWJqo51LsUh9UfaX0kHvG/BPvdy8OeSB3/8bSrlyfmi8QXMsV8ILlOAXc2WA+5s1GTciaTRNzwshLF",
+	"dJq+en30+uw1afJotMh0PVeueuf3ZkJ+vwh4eSWLnZ/FBpn/Qr6HSfbn3ZZ3+zfQ617svSoxFtiXr4rm",
+	"eD6q7p9XmGJXe11suPqLUmA4KzMuJJoTGxItUiErBmnonvJf4hoPgCQwMQFYjEnl0EGyyD8u/7uIR9LM",
+	"C/5Tij+N2Cdjrj+YnVxy4TNlmCis+nSNSO2K8Jd9iOLL4kcIXMcPqnaRaaJFFo/zV/zy/2XK+0KAew76",
+	"XiRfeRArf5w0EFfr/186bu8F7DCVwlSPMZRe7Bray3us2DVwHG4e61jU+W/K7xejsd/tlp10OdqKdqrc",
+	"0qr8/1xUAkpSKwo1KPMOgTIiElIFZKe75cU6thHMHg7p5lgPgXcDV/kflGlJh0MWtx+rPBe3YyturT69",
+	"/jrSh4+oEg2s3pTJWfGwsu3BMH8r2+ifPxdUvDDSMfrVAdBcyaIsJLKAGKkBn7iYZoP8jtplRsPBP//u",
+	"gK1Ul06Pmh7w0LWJuIL8sG7b13uyKlugAPdsUItUVcz+0EWVzAerrAtAnPQhgqezzcoWVgTN7/Gm+X5T",
+	"4tJpqk3MwwrIEOKGg8z/Jykr3dA6IAry4o/KTkOTa/OfRtMJPqYN1ywBrsuHohZBbQZgCu7/BgA=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -55,7 +54,6 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		specRoutes[r.Path] = true
 	}
 	outsideSpec := func(c echo.Context) bool { return c.Path() != "" && !specRoutes[c.Path()] }
-	probe := func(c echo.Context) bool { p := c.Path(); return p == "/healthz" || p == "/readyz" }
 
 	// Tracing first so its span covers everything (a no-op unless OTEL_* is set).
 	e.Use(tracing.Middleware())
@@ -97,13 +95,16 @@ var authRoutes = map[string]bool{
 	"/api/v1/auth/password/forgot": true, "/api/v1/auth/password/reset": true,
 }
 
+func probe(c echo.Context) bool { p := c.Path(); return p == "/healthz" || p == "/readyz" }
+
 func (s *Server) ipRules() []ratelimit.Rule {
 	cfg := s.Config
 	burst := func(n int) ratelimit.Limit { return ratelimit.Limit{PerMinute: n, Burst: cfg.RateBurst(n)} }
 	return []ratelimit.Rule{
 		{Name: "ip", Limit: burst(cfg.RateLimitIPPerMinute), Key: func(c echo.Context) (string, bool) {
-			// Keyed by the trusted-proxy-aware extractor: a spoofed X-Forwarded-For does not change it.
-			return c.RealIP(), strings.HasPrefix(c.Request().URL.Path, "/api/")
+			// Keyed by the trusted-proxy-aware extractor: a spoofed X-Forwarded-For
+			// does not change it. Load-balancer probes are never limited.
+			return c.RealIP(), !probe(c)
 		}},
 		{Name: "auth", Limit: burst(cfg.RateLimitAuthPerMinute), Key: func(c echo.Context) (string, bool) {
 			return c.RealIP(), c.Request().Method == http.MethodPost && authRoutes[c.Path()]

@@ -26,6 +26,8 @@ import (
 	"secureapi/internal/platform/ratelimit"
 	"secureapi/internal/platform/token"
 	"secureapi/internal/store"
+	"secureapi/internal/store/postgres"
+	"secureapi/internal/store/sqlite"
 	"secureapi/internal/user"
 )
 
@@ -147,7 +149,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 
 	a.Metrics = metrics.New()
 	a.Audit.Observe(a.Metrics.AuditEvent)
-	a.Metrics.SQLDB(a.DB.SQL(), a.DB.Name())
+	switch db := a.DB.(type) {
+	case *sqlite.DB:
+		a.Metrics.SQLDB(db.W, "sqlite_writer")
+		a.Metrics.SQLDB(db.R, "sqlite_readers")
+	case *postgres.DB:
+		a.Metrics.GaugeFunc("pgxpool_acquired_conns", "PostgreSQL connections in use.", func() float64 { return float64(db.Pool.Stat().AcquiredConns()) })
+		a.Metrics.GaugeFunc("pgxpool_idle_conns", "Idle PostgreSQL connections.", func() float64 { return float64(db.Pool.Stat().IdleConns()) })
+		a.Metrics.GaugeFunc("pgxpool_max_conns", "Largest PostgreSQL pool size.", func() float64 { return float64(db.Pool.Stat().MaxConns()) })
+		a.Metrics.GaugeFunc("pgxpool_empty_acquire_total", "Acquires that had to wait for a connection.", func() float64 { return float64(db.Pool.Stat().EmptyAcquireCount()) })
+	}
 	a.Metrics.GaugeFunc("password_hash_in_use", "Password hashes running now.", func() float64 { n, _ := a.Hasher.Stats(); return float64(n) })
 	a.Metrics.GaugeFunc("password_hash_waiting", "Logins waiting for a password-hashing slot.", func() float64 { _, n := a.Hasher.Stats(); return float64(n) })
 
