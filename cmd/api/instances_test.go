@@ -129,13 +129,7 @@ func TestTwoInstancesShareSessionsAndLimits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	redisURL := os.Getenv("TEST_REDIS_URL")
-	if redisURL == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_REDIS_URL is not set; CI must run the multi-instance test")
-		}
-		t.Skip("multi-instance test skipped: set TEST_REDIS_URL and TEST_DATABASE_URL to run it")
-	}
+	redisURL := testdb.RedisURL(t)
 	dbURL := testdb.PostgresURL(t)
 
 	bin := filepath.Join(t.TempDir(), "api")

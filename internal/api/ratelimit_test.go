@@ -3,11 +3,11 @@ package api_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"testing"
 
 	"secureapi/internal/api/apitest"
+	"secureapi/internal/testutil/testdb"
 )
 
 func randomIP() string {
@@ -72,13 +72,7 @@ func TestIPRateLimitBehindTrustedProxy(t *testing.T) {
 
 // Two instances sharing one Redis share one budget.
 func TestRateLimitSharedThroughRedis(t *testing.T) {
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_REDIS_URL is not set; CI must run the Redis tests")
-		}
-		t.Skip("Redis tests skipped: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run them")
-	}
+	url := testdb.RedisURL(t)
 	env := map[string]string{"REDIS_URL": url, "RATE_LIMIT_AUTH_PER_MINUTE": "4"}
 	a, b := apitest.New(t, "sqlite", env), apitest.New(t, "sqlite", env)
 	ip := fmt.Sprintf("198.18.%d.%d:4000", rand.IntN(250), 1+rand.IntN(250))

@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -23,6 +22,8 @@ import (
 	"secureapi/internal/platform/reqinfo"
 	"secureapi/internal/platform/token"
 	"secureapi/internal/store"
+
+	"secureapi/internal/testutil/logbuf"
 )
 
 var fastParams = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
@@ -47,23 +48,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = logbuf.Buffer
 
 type env struct {
 	db     store.DB

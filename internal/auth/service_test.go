@@ -193,32 +193,39 @@ func TestLoginLockout(t *testing.T) {
 	})
 }
 
+// wrongPasswordBurst fires n concurrent wrong-password logins for alice,
+// spread over svcs, and counts the answers.
+func wrongPasswordBurst(t *testing.T, n int, svcs ...*auth.Service) (invalid, locked int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		svc := svcs[i%len(svcs)]
+		wg.Go(func() {
+			_, err := svc.Login(ctx(), "alice@example.com", "Wrong-Password-1")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		switch ae, _ := apperr.As(err); {
+		case err == auth.ErrInvalidCredentials: //nolint:errorlint
+			invalid++
+		case ae != nil && ae.Kind == apperr.TooManyRequests:
+			locked++
+		default:
+			t.Errorf("unexpected %v", err)
+		}
+	}
+	return invalid, locked
+}
+
 func TestLoginBurstChecksAtMostMaxFailures(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db store.DB) {
 		e := newEnv(t, db)
 		e.register(t, "alice@example.com", "alice")
-		var wg sync.WaitGroup
-		errs := make(chan error, 30)
-		for range 30 {
-			wg.Go(func() {
-				_, err := e.svc.Login(ctx(), "alice@example.com", "Wrong-Password-1")
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		var invalid, locked int
-		for err := range errs {
-			switch ae, _ := apperr.As(err); {
-			case err == auth.ErrInvalidCredentials: //nolint:errorlint
-				invalid++
-			case ae != nil && ae.Kind == apperr.TooManyRequests:
-				locked++
-			default:
-				t.Errorf("unexpected %v", err)
-			}
-		}
-		if invalid != 5 || locked != 25 {
+		if invalid, locked := wrongPasswordBurst(t, 30, e.svc); invalid != 5 || locked != 25 {
 			t.Fatalf("%d checked, %d locked; want 5 and 25", invalid, locked)
 		}
 	})
@@ -678,32 +685,7 @@ func TestLoginBurstAcrossInstancesChecksAtMostMaxFailures(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db store.DB) {
 		a, b := newEnv(t, db), newEnv(t, db)
 		a.register(t, "alice@example.com", "alice")
-		var wg sync.WaitGroup
-		errs := make(chan error, 30)
-		for i := range 30 {
-			svc := a.svc
-			if i%2 == 1 {
-				svc = b.svc
-			}
-			wg.Go(func() {
-				_, err := svc.Login(ctx(), "alice@example.com", "Wrong-Password-1")
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		var invalid, locked int
-		for err := range errs {
-			switch ae, _ := apperr.As(err); {
-			case err == auth.ErrInvalidCredentials: //nolint:errorlint
-				invalid++
-			case ae != nil && ae.Kind == apperr.TooManyRequests:
-				locked++
-			default:
-				t.Errorf("unexpected %v", err)
-			}
-		}
-		if invalid != 5 || locked != 25 {
+		if invalid, locked := wrongPasswordBurst(t, 30, a.svc, b.svc); invalid != 5 || locked != 25 {
 			t.Fatalf("%d checked, %d locked; want 5 and 25", invalid, locked)
 		}
 	})

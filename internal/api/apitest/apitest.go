@@ -25,6 +25,7 @@ import (
 	"secureapi/internal/app"
 	"secureapi/internal/platform/config"
 	"secureapi/internal/platform/logging"
+	"secureapi/internal/testutil/logbuf"
 	"secureapi/internal/testutil/testdb"
 )
 
@@ -40,20 +41,8 @@ func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 // Advance moves the clock forward.
 func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
-// SyncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns everything written so far.
-func (s *SyncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+// SyncBuffer captures the app's log.
+type SyncBuffer = logbuf.Buffer
 
 // Env is one running app on one database.
 type Env struct {

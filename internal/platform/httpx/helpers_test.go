@@ -1,32 +1,16 @@
 package httpx_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
+
+	"secureapi/internal/testutil/logbuf"
 )
 
-// syncBuffer lets slog output be inspected while handlers may still write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = logbuf.Buffer
 
 func newJSONLogger() (*slog.Logger, *syncBuffer) {
 	buf := &syncBuffer{}

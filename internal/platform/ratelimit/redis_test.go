@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"secureapi/internal/platform/ratelimit"
+	"secureapi/internal/testutil/testdb"
 )
 
 // testRedis returns a client for TEST_REDIS_URL and a random key prefix for
@@ -19,13 +19,7 @@ import (
 // the test is skipped, or fails under CI=true.
 func testRedis(t *testing.T) (newClient func() *redis.Client, prefix string) {
 	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_REDIS_URL is not set; CI must run the Redis tests")
-		}
-		t.Skip("Redis tests skipped: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run them")
-	}
+	url := testdb.RedisURL(t)
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("TEST_REDIS_URL: %v", err)

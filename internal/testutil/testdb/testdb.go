@@ -1,7 +1,7 @@
 // Package testdb gives tests a freshly migrated database on each engine:
 // a temporary SQLite file always, and PostgreSQL (a new schema per call)
-// when TEST_DATABASE_URL is set. Under CI=true a missing TEST_DATABASE_URL
-// fails the test instead of skipping it.
+// when TEST_DATABASE_URL is set; and Redis when TEST_REDIS_URL is set.
+// Under CI=true a missing URL fails the test instead of skipping it.
 package testdb
 
 import (
@@ -95,4 +95,18 @@ func PostgresURL(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// RedisURL returns TEST_REDIS_URL, skipping the test without it (failing it
+// under CI=true, where the Redis suites must run).
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_REDIS_URL is not set; CI must run the Redis tests")
+		}
+		t.Skip("Redis tests skipped: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run them")
+	}
+	return url
 }
