@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"secureapi/internal/platform/logging"
 )
 
 // Message is one plain-text email.
@@ -78,7 +80,7 @@ func (o *OutboxMailer) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("write outbox message: %w", err)
 	}
 	if o.log != nil {
-		o.log.InfoContext(ctx, "mail written to outbox", "to", MaskEmail(m.To), "subject", m.Subject, "file", path)
+		o.log.InfoContext(ctx, "mail written to outbox", "to", logging.MaskEmail(m.To), "subject", m.Subject, "file", path)
 	}
 	return nil
 }

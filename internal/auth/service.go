@@ -19,6 +19,7 @@ import (
 
 	"secureapi/internal/audit"
 	"secureapi/internal/platform/apperr"
+	"secureapi/internal/platform/logging"
 	"secureapi/internal/platform/password"
 	"secureapi/internal/platform/reqinfo"
 	"secureapi/internal/platform/token"
@@ -282,7 +283,7 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
 	}
 	s.record(ctx, audit.Entry{
 		ActorID: u.ID, Action: "auth.login.succeeded", TargetType: "session", TargetID: sid,
-		Details: map[string]any{"email": MaskEmail(email)},
+		Details: map[string]any{"email": logging.MaskEmail(email)},
 	})
 	return toks, nil
 }
@@ -302,7 +303,7 @@ func (s *Service) rehash(ctx context.Context, userID, pw string) {
 func (s *Service) loginFailed(ctx context.Context, userID, email, reason string) {
 	s.record(ctx, audit.Entry{
 		ActorID: userID, Action: "auth.login.failed", Outcome: audit.Failure,
-		Details: map[string]any{"reason": reason, "email": MaskEmail(email)},
+		Details: map[string]any{"reason": reason, "email": logging.MaskEmail(email)},
 	})
 }
 
@@ -563,16 +564,6 @@ func newSecret() (plain, hash string, err error) {
 func hashSecret(plain string) string {
 	sum := sha256.Sum256([]byte(plain))
 	return hex.EncodeToString(sum[:])
-}
-
-// MaskEmail hides an address for logs and audit details: "a***@example.com".
-func MaskEmail(email string) string {
-	local, domain, ok := strings.Cut(email, "@")
-	if !ok || local == "" {
-		return "***"
-	}
-	r, _ := utf8.DecodeRuneInString(local)
-	return string(r) + "***@" + domain
 }
 
 // clip shortens s to at most n bytes without splitting a character.

@@ -625,15 +625,6 @@ func TestForgotPasswordSkipsInactiveAccounts(t *testing.T) {
 	})
 }
 
-func TestMaskEmail(t *testing.T) {
-	for in, want := range map[string]string{
-		"alice@example.com": "a***@example.com", "é@x.org": "é***@x.org", "nonsense": "***", "@x.org": "***",
-	} {
-		if got := auth.MaskEmail(in); got != want {
-			t.Errorf("MaskEmail(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 func TestAuditAppendsNeverDeadlockOnSQLite(t *testing.T) {
 	// Every path above records audit events; this one runs the busiest

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"secureapi/internal/platform/reqinfo"
 )
@@ -62,12 +63,14 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
-// MaskEmail keeps the first character of the local part and the domain:
-// "alice@example.com" -> "a***@example.com". Logs and audit details never hold full emails.
+// MaskEmail hides an address for logs and audit details:
+// "alice@example.com" -> "a***@example.com" (the first character, whole
+// even when it is multi-byte, and the domain). Never log a full email.
 func MaskEmail(email string) string {
-	at := strings.LastIndexByte(email, '@')
-	if at <= 0 {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
 		return "***"
 	}
-	return email[:1] + "***" + email[at:]
+	r, _ := utf8.DecodeRuneInString(local)
+	return string(r) + "***@" + domain
 }
