@@ -782,7 +782,7 @@ type ClientInterface interface {
 
 	// ChangePasswordWithBody Change the caller's password
 	//
-	// Needs the current password. Every other session of the account is revoked.
+	// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -791,7 +791,7 @@ type ClientInterface interface {
 
 	// ChangePassword Change the caller's password
 	//
-	// Needs the current password. Every other session of the account is revoked.
+	// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1297,7 +1297,7 @@ func (c *Client) UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, req
 
 // ChangePasswordWithBody Change the caller's password
 //
-// Needs the current password. Every other session of the account is revoked.
+// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1316,7 +1316,7 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change the caller's password
 //
-// Needs the current password. Every other session of the account is revoked.
+// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2793,7 +2793,7 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
-	// Needs the current password. Every other session of the account is revoked.
+	// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2802,7 +2802,7 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change the caller's password
 	//
-	// Needs the current password. Every other session of the account is revoked.
+	// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5287,7 +5287,7 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, body Upd
 
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
-// Needs the current password. Every other session of the account is revoked.
+// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5302,7 +5302,7 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change the caller's password
 //
-// Needs the current password. Every other session of the account is revoked.
+// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -45,10 +45,13 @@ var (
 	ErrInvalidCursor = apperr.Field("query", "cursor", "Invalid cursor.")
 )
 
-// SessionRevoker ends sessions. RevokeUserSessions revokes every live session
-// of userID except exceptID ("" for none) and returns the revoked ids.
+// SessionRevoker ends an account's other ways in when its credentials change.
+// RevokeUserSessions revokes every live session of userID except exceptID
+// ("" for none) and returns the revoked ids; DeletePasswordResets voids the
+// reset links already mailed, which the old password's holder may have asked for.
 type SessionRevoker interface {
 	RevokeUserSessions(ctx context.Context, userID, exceptID, reason string, at time.Time) ([]string, error)
+	DeletePasswordResets(ctx context.Context, userID string) error
 }
 
 // FileRemover deletes the stored content of every file an account owns.
@@ -248,6 +251,9 @@ func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, curr
 	at := s.at()
 	if err := s.store.SetPasswordHash(ctx, u.ID, h, at); err != nil {
 		return err
+	}
+	if err := s.sessions.DeletePasswordResets(ctx, u.ID); err != nil {
+		return fmt.Errorf("void reset links after password change: %w", err)
 	}
 	revoked, err := s.sessions.RevokeUserSessions(ctx, u.ID, p.SessionID, ReasonPasswordChanged, at)
 	if err != nil {

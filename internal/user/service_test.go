@@ -215,8 +215,16 @@ func TestChangePassword(t *testing.T) {
 			t.Fatal("a failed change revoked sessions")
 		}
 
+		// A reset link mailed before the change must not outlive it.
+		now := time.Now()
+		if err := f.stores.Sessions.CreatePasswordReset(f.ctx, "pending-reset", alice.UserID, now, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
 		if err := f.svc.ChangePassword(f.ctx, alice, pw, "New-Horse-10"); err != nil {
 			t.Fatal(err)
+		}
+		if _, err := f.stores.Sessions.ConsumePasswordReset(f.ctx, "pending-reset", now); err == nil {
+			t.Error("a reset link from before the change still works")
 		}
 		if f.revoked(alice.SessionID) {
 			t.Error("the current session was revoked")
