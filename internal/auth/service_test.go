@@ -625,7 +625,6 @@ func TestForgotPasswordSkipsInactiveAccounts(t *testing.T) {
 	})
 }
 
-
 func TestAuditAppendsNeverDeadlockOnSQLite(t *testing.T) {
 	// Every path above records audit events; this one runs the busiest
 	// mix in parallel on one SQLite file, where a write nested in a
