@@ -73,15 +73,16 @@ func cmdServe(ctx context.Context, env *cliEnv) error {
 		IdleTimeout:       cfg.IdleTimeout,
 	}, a.Handler, log)
 	scheme := "http"
+	var certs *httpx.CertReloader
 	if cfg.TLSEnabled() {
-		certs, err := httpx.NewCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, log)
+		certs, err = httpx.NewCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, log)
 		if err != nil {
 			return err
 		}
 		srv.TLSConfig = httpx.TLSConfig(certs)
 		scheme = "https"
-		go reloadOnHangup(ctx, certs, log)
 	}
+	go reloadOnHangup(ctx, a, certs, log)
 
 	g, ctx := errgroup.WithContext(ctx)
 	ln, err := listen(cfg.ListenAddr)
@@ -128,9 +129,10 @@ func listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// reloadOnHangup re-reads the TLS certificate on SIGHUP (the files are also
-// watched, so a renewal is picked up even without the signal).
-func reloadOnHangup(ctx context.Context, certs *httpx.CertReloader, log *slog.Logger) {
+// reloadOnHangup re-reads on SIGHUP what can change without a restart: the
+// TLS certificate (also picked up when its files change) and the JWT keys
+// when they come from files.
+func reloadOnHangup(ctx context.Context, a *app.App, certs *httpx.CertReloader, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -139,10 +141,19 @@ func reloadOnHangup(ctx context.Context, certs *httpx.CertReloader, log *slog.Lo
 		case <-ctx.Done():
 			return
 		case <-hup:
-			if err := certs.Reload(); err != nil {
-				log.Error("SIGHUP: TLS certificate reload failed; keeping the previous one", "err", err)
-			} else {
-				log.Info("SIGHUP: TLS certificate reloaded")
+			if certs != nil {
+				if err := certs.Reload(); err != nil {
+					log.Error("SIGHUP: TLS certificate reload failed; keeping the previous one", "err", err)
+				} else {
+					log.Info("SIGHUP: TLS certificate reloaded")
+				}
+			}
+			if a.Config.JWTSigningKeyFile != "" || a.Config.JWTVerificationKeysFile != "" {
+				if err := a.ReloadKeys(); err != nil {
+					log.Error("SIGHUP: JWT key reload failed; keeping the previous keys", "err", err)
+				} else {
+					log.Info("SIGHUP: JWT keys reloaded", "signing_kid", a.Keys.SigningKeyID())
+				}
 			}
 		}
 	}

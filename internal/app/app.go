@@ -197,6 +197,21 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	return a, nil
 }
 
+// ReloadKeys re-reads JWT_SIGNING_KEY_FILE and JWT_VERIFICATION_KEYS_FILE
+// and swaps the key ring atomically: new tokens are signed with the new key,
+// and tokens of every key still listed keep verifying. A failed read keeps
+// the ring as it was.
+func (a *App) ReloadKeys() error {
+	signing, verify, err := a.Config.KeyFiles()
+	if err != nil {
+		return err
+	}
+	if signing == nil {
+		return errors.New("no signing key configured to reload")
+	}
+	return a.Keys.Replace(signing, verify)
+}
+
 // Ready reports whether the database answers and its migrations are at head.
 func (a *App) Ready(ctx context.Context) error {
 	if err := a.DB.Ping(ctx); err != nil {

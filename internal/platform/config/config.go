@@ -105,6 +105,11 @@ type Config struct {
 	// JWTVerificationKeys are previous public keys whose tokens are still
 	// accepted while they expire after a key rotation.
 	JWTVerificationKeys []ed25519.PublicKey `env:"JWT_VERIFICATION_KEYS"`
+	// JWTSigningKeyFile and JWTVerificationKeysFile hold the same values in
+	// files (e.g. mounted secrets); they are read again on SIGHUP, so keys
+	// rotate without a restart. Each excludes its variable.
+	JWTSigningKeyFile       string `env:"JWT_SIGNING_KEY_FILE"`
+	JWTVerificationKeysFile string `env:"JWT_VERIFICATION_KEYS_FILE"`
 	// FieldEncryptionKeys is the AES-256-GCM key ring; the first key encrypts,
 	// all of them decrypt.
 	FieldEncryptionKeys []EncryptionKey `env:"FIELD_ENCRYPTION_KEYS"`

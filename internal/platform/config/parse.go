@@ -3,8 +3,10 @@ package config
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"reflect"
 	"strings"
 
@@ -181,4 +183,53 @@ func validKeyID(id string) bool {
 		}
 	}
 	return true
+}
+
+// KeyFiles reads JWT_SIGNING_KEY_FILE and JWT_VERIFICATION_KEYS_FILE again
+// and returns the keys now in force: those from the files, or the ones from
+// the environment where no file is configured. The server calls it on SIGHUP
+// to rotate keys without a restart.
+func (c *Config) KeyFiles() (ed25519.PrivateKey, []ed25519.PublicKey, error) {
+	signing, verify, p := c.readKeyFiles()
+	if p != nil {
+		return nil, nil, errors.New(p.String())
+	}
+	if signing == nil {
+		signing = c.SigningKey
+	}
+	if verify == nil && c.JWTVerificationKeysFile == "" {
+		verify = c.JWTVerificationKeys
+	}
+	return signing, verify, nil
+}
+
+// readKeyFiles parses the configured key files (nil results for files not configured).
+func (c *Config) readKeyFiles() (ed25519.PrivateKey, []ed25519.PublicKey, *Problem) {
+	var (
+		signing ed25519.PrivateKey
+		verify  []ed25519.PublicKey
+	)
+	if c.JWTSigningKeyFile != "" {
+		raw, err := os.ReadFile(c.JWTSigningKeyFile)
+		if err != nil {
+			return nil, nil, &Problem{"JWT_SIGNING_KEY_FILE", "cannot be read; point it at a file holding the key from `api keys generate`"}
+		}
+		if signing, err = parseSigningKey(strings.TrimSpace(string(raw))); err != nil {
+			return nil, nil, &Problem{"JWT_SIGNING_KEY_FILE", err.Error()}
+		}
+	}
+	if c.JWTVerificationKeysFile != "" {
+		raw, err := os.ReadFile(c.JWTVerificationKeysFile)
+		if err != nil {
+			return nil, nil, &Problem{"JWT_VERIFICATION_KEYS_FILE", "cannot be read; point it at a file of public keys, one per line or comma-separated"}
+		}
+		list := strings.Join(strings.Fields(strings.ReplaceAll(string(raw), ",", " ")), ",")
+		verify = []ed25519.PublicKey{}
+		if list != "" {
+			if verify, err = parsePublicKeys(list); err != nil {
+				return nil, nil, &Problem{"JWT_VERIFICATION_KEYS_FILE", err.Error()}
+			}
+		}
+	}
+	return signing, verify, nil
 }

@@ -89,6 +89,25 @@ func (c *Config) validate(already problems) problems {
 			c.SigningKey = key
 		}
 	}
+	if c.JWTSigningKeyFile != "" && c.JWTSigningKey != "" {
+		ps.add("JWT_SIGNING_KEY_FILE", "set either JWT_SIGNING_KEY or JWT_SIGNING_KEY_FILE, not both")
+	}
+	if c.JWTVerificationKeysFile != "" && len(c.JWTVerificationKeys) > 0 {
+		ps.add("JWT_VERIFICATION_KEYS_FILE", "set either JWT_VERIFICATION_KEYS or JWT_VERIFICATION_KEYS_FILE, not both")
+	}
+	if c.JWTSigningKeyFile != "" || c.JWTVerificationKeysFile != "" {
+		signing, verify, p := c.readKeyFiles()
+		if p != nil {
+			ps.add(p.Var, "%s", p.Message)
+		} else {
+			if signing != nil {
+				c.SigningKey = signing
+			}
+			if verify != nil {
+				c.JWTVerificationKeys = verify
+			}
+		}
+	}
 
 	// Password hashing.
 	if !skip("ARGON2_PARALLELISM") && c.Argon2Parallelism < 1 {
