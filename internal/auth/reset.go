@@ -82,12 +82,9 @@ func (s *Service) ResetPassword(ctx context.Context, resetToken, newPassword str
 	if err != nil {
 		return err
 	}
-	if err := s.users.SetPasswordHash(ctx, userID, hash, now); err != nil {
-		if errors.Is(err, user.ErrNotFound) {
-			return ErrInvalidResetToken
-		}
-		return err
-	}
+	// Sessions and other links go before the password is set: if a step
+	// fails, the account is left with fewer ways in, never with a new
+	// password and an intruder's session still open.
 	var revoked []string
 	err = s.sessions.InTx(ctx, func(tx Store) error {
 		var err error
@@ -97,6 +94,12 @@ func (s *Service) ResetPassword(ctx context.Context, resetToken, newPassword str
 		return tx.DeletePasswordResets(ctx, userID)
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.users.SetPasswordHash(ctx, userID, hash, now); err != nil {
+		if errors.Is(err, user.ErrNotFound) {
+			return ErrInvalidResetToken
+		}
 		return err
 	}
 	if u, err := s.users.ByID(ctx, userID); err == nil {

@@ -248,16 +248,19 @@ func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, curr
 	if err != nil {
 		return err
 	}
+	// Other sessions and mailed reset links go first, the password last: if
+	// a step fails, the account is left with fewer ways in, never with a
+	// new password and an intruder's session still open.
 	at := s.at()
-	if err := s.store.SetPasswordHash(ctx, u.ID, h, at); err != nil {
-		return err
-	}
-	if err := s.sessions.DeletePasswordResets(ctx, u.ID); err != nil {
-		return fmt.Errorf("void reset links after password change: %w", err)
-	}
 	revoked, err := s.sessions.RevokeUserSessions(ctx, u.ID, p.SessionID, ReasonPasswordChanged, at)
 	if err != nil {
-		return fmt.Errorf("revoke sessions after password change: %w", err)
+		return fmt.Errorf("revoke sessions before password change: %w", err)
+	}
+	if err := s.sessions.DeletePasswordResets(ctx, u.ID); err != nil {
+		return fmt.Errorf("void reset links before password change: %w", err)
+	}
+	if err := s.store.SetPasswordHash(ctx, u.ID, h, at); err != nil {
+		return err
 	}
 	s.record(ctx, audit.Entry{
 		ActorID: p.UserID, Action: ActionPasswordChanged, TargetType: "user", TargetID: u.ID,
