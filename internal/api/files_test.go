@@ -485,3 +485,38 @@ func TestListFilesPages(t *testing.T) {
 		}
 	})
 }
+
+// Deleting an account, by its owner or by an admin, removes its files from
+// disk and from the database; other accounts' files stay.
+func TestDeletingAnAccountDeletesItsFiles(t *testing.T) {
+	apitest.Each(t, filesEnv, func(t *testing.T, e *apitest.Env) {
+		root := e.NewAccount(t, "root", true)
+		alice := e.NewAccount(t, "alice", false)
+		bob := e.NewAccount(t, "bob", false)
+		fileUpload(t, e, alice.Token, "a.txt", fileText(100))
+		fileUpload(t, e, alice.Token, "b.txt", fileText(200))
+		kept := fileUpload(t, e, bob.Token, "c.txt", fileText(300))
+		if n := len(fileStored(t, e)); n != 3 {
+			t.Fatalf("%d files on disk before, want 3", n)
+		}
+		if res := e.Do(t, apitest.Request{Method: "DELETE", URL: "/api/v1/users/" + alice.ID, Token: root.Token}); res.Status != http.StatusNoContent {
+			t.Fatalf("admin delete: %d %s", res.Status, res.Body)
+		}
+		if n := len(fileStored(t, e)); n != 1 {
+			t.Fatalf("%d files on disk after deleting alice, want bob's 1", n)
+		}
+		if res := e.Do(t, apitest.Request{URL: "/api/v1/files/" + kept.ID, Token: bob.Token}); res.Status != http.StatusOK {
+			t.Fatalf("bob's file: %d", res.Status)
+		}
+		if res := e.Do(t, apitest.Request{Method: "DELETE", URL: "/api/v1/users/me", Token: bob.Token,
+			Body: map[string]any{"password": apitest.Password}}); res.Status != http.StatusNoContent {
+			t.Fatalf("delete me: %d %s", res.Status, res.Body)
+		}
+		if n := len(fileStored(t, e)); n != 0 {
+			t.Fatalf("%d files left on disk after every owner is gone", n)
+		}
+		if res := e.Do(t, apitest.Request{URL: "/api/v1/files/" + kept.ID, Token: root.Token}); res.Status != http.StatusNotFound {
+			t.Fatalf("a deleted owner's file is still listed: %d", res.Status)
+		}
+	})
+}
