@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -340,6 +339,3 @@ func AssertProblem(t testing.TB, res *Response, slug string) map[string]any {
 	}
 	return p
 }
-
-// Discard is a logger for tests that do not read logs.
-func Discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

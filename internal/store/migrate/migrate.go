@@ -2,7 +2,6 @@
 package migrate
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"io/fs"
@@ -38,9 +37,4 @@ func Provider(db *sql.DB, engine string) (*goose.Provider, error) {
 		return nil, err
 	}
 	return goose.NewProvider(dialect, db, sub, opts...)
-}
-
-// Pending reports whether migrations remain to be applied.
-func Pending(ctx context.Context, p *goose.Provider) (bool, error) {
-	return p.HasPending(ctx)
 }
