@@ -36,3 +36,9 @@ WHERE id < @cursor
   AND (CAST(@active_filter AS BIGINT) = 0 OR (CAST(@active_filter AS BIGINT) = 1 AND is_active = TRUE) OR (CAST(@active_filter AS BIGINT) = 2 AND is_active = FALSE))
 ORDER BY id DESC
 LIMIT CAST(@lim AS BIGINT);
+
+-- name: LockUser :execrows
+-- A write that changes nothing: it holds the account's row lock until the
+-- transaction ends (PostgreSQL; SQLite's single writer already serializes),
+-- so per-account checks such as the upload quota run one at a time.
+UPDATE users SET updated_at = updated_at WHERE id = @id;

@@ -177,6 +177,21 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 	return items, nil
 }
 
+const lockUser = `-- name: LockUser :execrows
+UPDATE users SET updated_at = updated_at WHERE id = $1
+`
+
+// A write that changes nothing: it holds the account's row lock until the
+// transaction ends (PostgreSQL; SQLite's single writer already serializes),
+// so per-account checks such as the upload quota run one at a time.
+func (q *Queries) LockUser(ctx context.Context, id string) (int64, error) {
+	result, err := q.db.Exec(ctx, lockUser, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const updateUser = `-- name: UpdateUser :one
 UPDATE users
 SET email = $1, username = $2, display_name = $3,

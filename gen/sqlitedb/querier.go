@@ -41,6 +41,10 @@ type Querier interface {
 	// transaction ends (PostgreSQL row lock; SQLite's single writer), so
 	// concurrent attempts on every instance count one after another.
 	LockLoginThrottle(ctx context.Context, arg LockLoginThrottleParams) (LoginThrottle, error)
+	// A write that changes nothing: it holds the account's row lock until the
+	// transaction ends (PostgreSQL; SQLite's single writer already serializes),
+	// so per-account checks such as the upload quota run one at a time.
+	LockUser(ctx context.Context, id string) (int64, error)
 	MarkRefreshTokenReplaced(ctx context.Context, arg MarkRefreshTokenReplacedParams) (int64, error)
 	OwnerUsage(ctx context.Context, ownerID string) (int64, error)
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)

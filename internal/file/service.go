@@ -139,22 +139,19 @@ func (s *Service) Upload(ctx context.Context, p identity.Principal, filename str
 	if err := s.disk.commit(root, tmp, key); err != nil {
 		return File{}, fmt.Errorf("file: store upload: %w", err)
 	}
-	// Usage again, now that the size is known: narrows the window in which
-	// concurrent uploads of one account could together pass the quota.
-	if usage, err = s.store.Usage(ctx, p.UserID); err != nil {
-		return File{}, err
-	}
-	if usage+sc.size > s.quota {
-		return File{}, overQuota(s.quota)
-	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return File{}, err
 	}
-	f, err := s.store.Create(ctx, File{
+	// The final quota check and the insert happen under the owner's lock, so
+	// concurrent uploads of one account cannot together pass the quota.
+	f, err := s.store.CreateWithinQuota(ctx, File{
 		ID: id.String(), OwnerID: p.UserID, Filename: name, ContentType: sc.contentType,
 		Size: sc.size, SHA256: sc.sha256, StorageKey: key, CreatedAt: s.now().UTC().Truncate(time.Microsecond),
-	})
+	}, s.quota)
+	if errors.Is(err, ErrOverQuota) {
+		return File{}, overQuota(s.quota)
+	}
 	if err != nil {
 		return File{}, err
 	}

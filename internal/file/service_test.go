@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,6 +246,39 @@ func TestUploadLimits(t *testing.T) {
 	})
 }
 
+// Concurrent uploads of one account never pass the quota together: the
+// final check and the insert run under the owner's lock.
+func TestConcurrentUploadsStayWithinQuota(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		f := newFixture(t, db, options{maxBytes: 1000, quota: 3000})
+		content := bytes.Repeat([]byte("q"), 1000)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		stored, refused := 0, 0
+		for i := range 8 {
+			wg.Go(func() {
+				_, err := f.svc.Upload(f.ctx, f.alice, fmt.Sprintf("f%d.txt", i), bytes.NewReader(content))
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					stored++
+				} else if ae, ok := apperr.As(err); ok && ae.Kind == apperr.TooLarge {
+					refused++
+				} else {
+					t.Errorf("upload %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if stored != 3 || refused != 5 {
+			t.Fatalf("%d stored, %d refused; want 3 and 5", stored, refused)
+		}
+		if n := len(f.diskFiles()); n != 3 {
+			t.Fatalf("%d files on disk, want 3 (refused uploads leave nothing)", n)
+		}
+	})
+}
+
 // failingReader returns n bytes of content, then err.
 type failingReader struct {
 	r   io.Reader
@@ -320,7 +355,7 @@ func (r *cancelingReader) Read(p []byte) (int, error) {
 
 type failingCreate struct{ file.Store }
 
-func (failingCreate) Create(context.Context, file.File) (file.File, error) {
+func (failingCreate) CreateWithinQuota(context.Context, file.File, int64) (file.File, error) {
 	return file.File{}, errors.New("disk full")
 }
 

@@ -2,6 +2,7 @@ package file
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"secureapi/internal/platform/apperr"
@@ -22,9 +23,17 @@ type File struct {
 
 var ErrNotFound = apperr.New(apperr.NotFound, "No such file.")
 
+// ErrOverQuota is CreateWithinQuota's refusal; the service answers it with the quota's size.
+var ErrOverQuota = errors.New("file: over quota")
+
 // Store persists file metadata.
 type Store interface {
 	Create(ctx context.Context, f File) (File, error)
+	// CreateWithinQuota stores f only if the owner's stored bytes plus f.Size
+	// stay within quota, checking and inserting under the owner's lock so that
+	// concurrent uploads (on any instance) cannot pass the quota together;
+	// ErrOverQuota otherwise.
+	CreateWithinQuota(ctx context.Context, f File, quota int64) (File, error)
 	ByID(ctx context.Context, id string) (File, error)
 	// ListByOwner returns up to limit files of owner older than before ("" = newest), newest first.
 	ListByOwner(ctx context.Context, ownerID, before string, limit int) ([]File, error)

@@ -207,3 +207,7 @@ func (a adapter) LockLoginThrottle(ctx context.Context, arg sqlitedb.LockLoginTh
 	r, err := a.q.LockLoginThrottle(ctx, pgdb.LockLoginThrottleParams(arg))
 	return sqlitedb.LoginThrottle(r), err
 }
+
+func (a adapter) LockUser(ctx context.Context, id string) (int64, error) {
+	return a.q.LockUser(ctx, id)
+}

@@ -259,3 +259,37 @@ func TestConcurrentWritesNeverFail(t *testing.T) {
 		}
 	})
 }
+
+// CreateWithinQuota admits exactly as many concurrent files as fit.
+func TestCreateWithinQuotaUnderConcurrency(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		st := store.New(db)
+		u := mkUser(t, st.Users, "q@example.com", "quota")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created, over := 0, 0
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := st.Files.CreateWithinQuota(ctx, file.File{ID: newID(t), OwnerID: u.ID, Filename: "f", ContentType: "text/plain",
+					Size: 10, SHA256: "x", StorageKey: newID(t), CreatedAt: time.Now()}, 50)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					created++
+				case errors.Is(err, file.ErrOverQuota):
+					over++
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if created != 5 || over != 15 {
+			t.Fatalf("%d created, %d over quota; want 5 and 15", created, over)
+		}
+	})
+}

@@ -24,6 +24,26 @@ func (s *Files) Create(ctx context.Context, f file.File) (file.File, error) {
 	return toFile(r), s.err(err)
 }
 
+func (s *Files) CreateWithinQuota(ctx context.Context, f file.File, quota int64) (file.File, error) {
+	var out file.File
+	err := s.inTx(ctx, func(b base) error {
+		tx := &Files{b}
+		if _, err := b.tx.LockUser(ctx, f.OwnerID); err != nil {
+			return tx.err(err)
+		}
+		used, err := tx.Usage(ctx, f.OwnerID)
+		if err != nil {
+			return err
+		}
+		if used+f.Size > quota {
+			return file.ErrOverQuota
+		}
+		out, err = tx.Create(ctx, f)
+		return err
+	})
+	return out, err
+}
+
 func (s *Files) ByID(ctx context.Context, id string) (file.File, error) {
 	r, err := s.r().GetFile(ctx, id)
 	return toFile(r), s.err(err)
