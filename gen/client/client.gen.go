@@ -728,8 +728,9 @@ type ClientInterface interface {
 
 	// DownloadFile Download a file's content
 	//
-	// Served as an attachment with the sniffed type, `X-Content-Type-Options: nosniff` and
-	// `Content-Security-Policy: sandbox`. `Range` and `If-None-Match` (the ETag is the SHA-256) work.
+	// Served as an attachment with the sniffed type, `X-Content-Type-Options: nosniff`,
+	// `Content-Security-Policy: sandbox` and `Cache-Control: private, no-store` (or the operator's
+	// `DOWNLOAD_CACHE_CONTROL`). `Range` and `If-None-Match` (the ETag is the SHA-256) work.
 	//
 	// Corresponds with GET /api/v1/files/{id}/content (the `DownloadFile` operationId).
 	DownloadFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1173,8 +1174,9 @@ func (c *Client) GetFile(ctx context.Context, id ID, reqEditors ...RequestEditor
 
 // DownloadFile Download a file's content
 //
-// Served as an attachment with the sniffed type, `X-Content-Type-Options: nosniff` and
-// `Content-Security-Policy: sandbox`. `Range` and `If-None-Match` (the ETag is the SHA-256) work.
+// Served as an attachment with the sniffed type, `X-Content-Type-Options: nosniff`,
+// `Content-Security-Policy: sandbox` and `Cache-Control: private, no-store` (or the operator's
+// `DOWNLOAD_CACHE_CONTROL`). `Range` and `If-None-Match` (the ETag is the SHA-256) work.
 //
 // Corresponds with GET /api/v1/files/{id}/content (the `DownloadFile` operationId).
 func (c *Client) DownloadFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2733,8 +2735,9 @@ type ClientWithResponsesInterface interface {
 
 	// DownloadFileWithResponse Download a file's content
 	//
-	// Served as an attachment with the sniffed type, `X-Content-Type-Options: nosniff` and
-	// `Content-Security-Policy: sandbox`. `Range` and `If-None-Match` (the ETag is the SHA-256) work.
+	// Served as an attachment with the sniffed type, `X-Content-Type-Options: nosniff`,
+	// `Content-Security-Policy: sandbox` and `Cache-Control: private, no-store` (or the operator's
+	// `DOWNLOAD_CACHE_CONTROL`). `Range` and `If-None-Match` (the ETag is the SHA-256) work.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5185,8 +5188,9 @@ func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, id ID, re
 
 // DownloadFileWithResponse Download a file's content
 //
-// Served as an attachment with the sniffed type, `X-Content-Type-Options: nosniff` and
-// `Content-Security-Policy: sandbox`. `Range` and `If-None-Match` (the ETag is the SHA-256) work.
+// Served as an attachment with the sniffed type, `X-Content-Type-Options: nosniff`,
+// `Content-Security-Policy: sandbox` and `Cache-Control: private, no-store` (or the operator's
+// `DOWNLOAD_CACHE_CONTROL`). `Range` and `If-None-Match` (the ETag is the SHA-256) work.
 //
 // Returns a wrapper object for the known response body format(s).
 //

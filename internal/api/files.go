@@ -134,7 +134,7 @@ func (s *Server) DownloadFile(ctx context.Context, req gen.DownloadFileRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return fileContent{file: f, content: content, req: r}, nil
+	return fileContent{file: f, content: content, req: r, cacheControl: s.Config.DownloadCacheControl}, nil
 }
 
 // downloadCSP keeps the API's policy and adds sandbox: should the content
@@ -144,9 +144,10 @@ const downloadCSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 // fileContent is the download response.
 type fileContent struct {
-	file    file.File
-	content *os.File
-	req     *http.Request
+	file         file.File
+	content      *os.File
+	req          *http.Request
+	cacheControl string
 }
 
 func (c fileContent) VisitDownloadFileResponse(w http.ResponseWriter) error {
@@ -156,7 +157,7 @@ func (c fileContent) VisitDownloadFileResponse(w http.ResponseWriter) error {
 	h.Set("Content-Disposition", contentDisposition(c.file.Filename))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", downloadCSP)
-	h.Set("Cache-Control", "private, no-store")
+	h.Set("Cache-Control", c.cacheControl)
 	h.Set("ETag", `"`+c.file.SHA256+`"`)
 	if c.req.Header.Get("Range") != "" {
 		w = &rangeErrorWriter{ResponseWriter: w, req: c.req, size: c.file.Size}

@@ -520,3 +520,18 @@ func TestDeletingAnAccountDeletesItsFiles(t *testing.T) {
 		}
 	})
 }
+
+// DOWNLOAD_CACHE_CONTROL replaces the default private, no-store on downloads.
+func TestDownloadCacheControlIsConfigurable(t *testing.T) {
+	env := map[string]string{"DOWNLOAD_CACHE_CONTROL": "private, max-age=60"}
+	for k, v := range filesEnv {
+		env[k] = v
+	}
+	e := apitest.New(t, "sqlite", env)
+	tok := fileAccount(t, e, "cachy", false)
+	f := fileUpload(t, e, tok, "c.txt", fileText(10))
+	res := e.Do(t, apitest.Request{URL: "/api/v1/files/" + f.ID + "/content", Token: tok})
+	if res.Status != http.StatusOK || res.Header.Get("Cache-Control") != "private, max-age=60" {
+		t.Fatalf("download: %d, Cache-Control %q", res.Status, res.Header.Get("Cache-Control"))
+	}
+}

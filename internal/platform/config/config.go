@@ -91,7 +91,9 @@ type Config struct {
 	MaxUploadBytes     int64    `env:"MAX_UPLOAD_BYTES" envDefault:"10485760"`
 	UploadQuotaBytes   int64    `env:"UPLOAD_QUOTA_BYTES" envDefault:"104857600"`
 	UploadAllowedTypes []string `env:"UPLOAD_ALLOWED_TYPES" envDefault:"image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"`
-	MaxBodyBytes       int64    `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	// DownloadCacheControl is the Cache-Control of file downloads.
+	DownloadCacheControl string `env:"DOWNLOAD_CACHE_CONTROL" envDefault:"private, no-store"`
+	MaxBodyBytes         int64  `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 
 	JWTIssuer       string        `env:"JWT_ISSUER" envDefault:"secureapi"`
 	JWTAudience     string        `env:"JWT_AUDIENCE" envDefault:"secureapi"`

@@ -407,6 +407,7 @@ func TestInvalidValues(t *testing.T) {
 		{"upload type garbage", map[string]string{"UPLOAD_ALLOWED_TYPES": "png"}, "UPLOAD_ALLOWED_TYPES", ""},
 		{"upload type that runs script", map[string]string{"UPLOAD_ALLOWED_TYPES": "image/png,image/svg+xml"}, "UPLOAD_ALLOWED_TYPES", ""},
 		{"body limit zero", map[string]string{"MAX_BODY_BYTES": "0"}, "MAX_BODY_BYTES", ""},
+		{"public download caching", map[string]string{"DOWNLOAD_CACHE_CONTROL": "public, max-age=3600"}, "DOWNLOAD_CACHE_CONTROL", ""},
 		{"access ttl too short", map[string]string{"ACCESS_TOKEN_TTL": "30s"}, "ACCESS_TOKEN_TTL", ""},
 		{"access ttl too long", map[string]string{"ACCESS_TOKEN_TTL": "25h"}, "ACCESS_TOKEN_TTL", ""},
 		{"access ttl without unit", map[string]string{"ACCESS_TOKEN_TTL": "15"}, "ACCESS_TOKEN_TTL", ""},

@@ -467,6 +467,9 @@ func (c *Config) validateUploads(ps *problems, skip func(string) bool) {
 	if !skip("MAX_BODY_BYTES") && c.MaxBodyBytes <= 0 {
 		ps.add("MAX_BODY_BYTES", "must be greater than 0, e.g. 1048576 (1 MiB)")
 	}
+	if cc := c.DownloadCacheControl; strings.TrimSpace(cc) == "" || strings.ContainsAny(cc, "\r\n") || strings.Contains(strings.ToLower(cc), "public") {
+		ps.add("DOWNLOAD_CACHE_CONTROL", "must be a Cache-Control value for private content, e.g. \"private, no-store\" or \"private, max-age=300\" (never public: files are per account)")
+	}
 	for i, t := range c.UploadAllowedTypes {
 		mt, params, err := mime.ParseMediaType(t)
 		if err != nil || len(params) > 0 || strings.Contains(mt, "*") || !strings.Contains(mt, "/") {
