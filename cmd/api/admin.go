@@ -21,11 +21,7 @@ func cmdMigrate(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	dsn := cfg.DatabaseURL
-	if cfg.DatabaseDriver() == config.DriverSQLite {
-		dsn = cfg.SQLitePath()
-	}
-	db, err := store.Open(ctx, cfg.DatabaseDriver(), dsn)
+	db, err := store.Open(ctx, cfg.DatabaseDriver(), cfg.DatabaseDSN())
 	if err != nil {
 		return err
 	}
@@ -108,8 +104,6 @@ func cmdKeys(env *cliEnv, args []string) error {
 	return nil
 }
 
-func configCheck(cfg *config.Config) (refusals, warnings []config.Problem) { return config.Check(cfg) }
-
 func cmdConfig(env *cliEnv, args []string) error {
 	if len(args) != 1 || args[0] != "check" {
 		return exitError{code: 2, msg: "usage: api config check"}
@@ -126,7 +120,7 @@ func cmdConfig(env *cliEnv, args []string) error {
 	for _, l := range cfg.Masked() {
 		fmt.Fprintln(env.Stdout, "  "+l)
 	}
-	refusals, warnings := configCheck(cfg)
+	refusals, warnings := config.Check(cfg)
 	for _, w := range warnings {
 		fmt.Fprintf(env.Stdout, "warning: %s\n", w.String())
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"secureapi/internal/app"
+	"secureapi/internal/platform/config"
 	"secureapi/internal/platform/httpx"
 	"secureapi/internal/platform/tracing"
 )
@@ -28,7 +29,7 @@ func cmdServe(ctx context.Context, env *cliEnv) error {
 		return err
 	}
 	log := env.logger(cfg)
-	_, warnings := configCheck(cfg)
+	_, warnings := config.Check(cfg)
 	for _, w := range warnings {
 		log.Warn("configuration", "var", w.Var, "warning", w.Message)
 	}

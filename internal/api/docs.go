@@ -18,12 +18,9 @@ import (
 	"secureapi"
 )
 
-// specHandlers serve the embedded openapi.yaml as YAML and JSON.
-func specHandlers() (yamlH, jsonH echo.HandlerFunc, err error) {
-	doc, err := openapi3.NewLoader().LoadFromData(secureapi.OpenAPI)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load spec: %w", err)
-	}
+// specHandlers serve the embedded openapi.yaml as YAML and, rendered from
+// doc once at start-up, as JSON.
+func specHandlers(doc *openapi3.T) (yamlH, jsonH echo.HandlerFunc, err error) {
 	js, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, nil, fmt.Errorf("convert spec to json: %w", err)

@@ -26,14 +26,17 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	s := &Server{Deps: d}
 	cfg := d.Config
 
-	spec, err := loadSpec()
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	// Served as published; only then are the servers dropped, since with
+	// servers set the validator would match requests on Host too.
+	yamlH, jsonH, err := specHandlers(spec)
 	if err != nil {
 		return nil, err
 	}
-	yamlH, jsonH, err := specHandlers()
-	if err != nil {
-		return nil, err
-	}
+	spec.Servers = nil
 	docs, docsCSP := docsHandler()
 
 	e := echo.New()

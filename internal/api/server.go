@@ -18,11 +18,6 @@ import (
 	"secureapi/internal/user"
 )
 
-// Authenticator verifies a bearer access token and the session behind it.
-type Authenticator interface {
-	Authenticate(ctx context.Context, bearer string) (auth.Principal, error)
-}
-
 // Deps are what the HTTP layer needs; the app package builds them.
 type Deps struct {
 	Config *config.Config
@@ -30,7 +25,6 @@ type Deps struct {
 	// Ready reports whether the service can take traffic (database answers, migrations at head).
 	Ready func(ctx context.Context) error
 	Keys  *token.KeyRing
-	Authn Authenticator
 	Auth  *auth.Service
 	Users *user.Service
 	Files *file.Service

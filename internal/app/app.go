@@ -68,11 +68,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	a = &App{Config: cfg, Log: log}
 
-	dsn := cfg.DatabaseURL
-	if cfg.DatabaseDriver() == config.DriverSQLite {
-		dsn = cfg.SQLitePath()
-	}
-	a.DB, err = store.Open(ctx, cfg.DatabaseDriver(), dsn)
+	a.DB, err = store.Open(ctx, cfg.DatabaseDriver(), cfg.DatabaseDSN())
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +178,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Log:     log,
 		Ready:   a.Ready,
 		Keys:    a.Keys,
-		Authn:   a.Auth,
 		Auth:    a.Auth,
 		Users:   a.Users,
 		Files:   a.Files,

@@ -423,6 +423,15 @@ func (c *Config) SQLitePath() string {
 	return path
 }
 
+// DatabaseDSN is what opens the database: the SQLite file path (see
+// SQLitePath) or the PostgreSQL URL.
+func (c *Config) DatabaseDSN() string {
+	if c.DatabaseDriver() == DriverSQLite {
+		return c.SQLitePath()
+	}
+	return c.DatabaseURL
+}
+
 // RateBurst returns how many requests a limiter allowing perMinute requests
 // per minute may accept at once.
 func (c *Config) RateBurst(perMinute int) int {
