@@ -98,6 +98,26 @@ func SecurityHeaders(cfg SecurityHeadersConfig) echo.MiddlewareFunc {
 // skip exempts requests such as load-balancer probes that address the
 // instance by IP; it may be nil.
 func HostCheck(allowed []string, skip func(echo.Context) bool) echo.MiddlewareFunc {
+	ok := hostMatcher(allowed, false)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if len(allowed) == 0 {
+			return next
+		}
+		return func(c echo.Context) error {
+			if skip != nil && skip(c) {
+				return next(c)
+			}
+			if ok(c.Request().Host) {
+				return next(c)
+			}
+			return echo.NewHTTPError(http.StatusBadRequest, "host not allowed")
+		}
+	}
+}
+
+// hostMatcher reports whether a Host header names one of allowed (case-
+// insensitive; an entry with a port also needs that port unless anyPort).
+func hostMatcher(allowed []string, anyPort bool) func(hostHeader string) bool {
 	type entry struct{ host, port string }
 	entries := make([]entry, 0, len(allowed))
 	for _, a := range allowed {
@@ -107,22 +127,14 @@ func HostCheck(allowed []string, skip func(echo.Context) bool) echo.MiddlewareFu
 		}
 		entries = append(entries, entry{host, port})
 	}
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		if len(allowed) == 0 {
-			return next
-		}
-		return func(c echo.Context) error {
-			if skip != nil && skip(c) {
-				return next(c)
+	return func(hostHeader string) bool {
+		host, port := splitHostPort(strings.ToLower(hostHeader))
+		for _, e := range entries {
+			if e.host == host && (anyPort || e.port == "" || e.port == port) {
+				return true
 			}
-			host, port := splitHostPort(strings.ToLower(c.Request().Host))
-			for _, e := range entries {
-				if e.host == host && (e.port == "" || e.port == port) {
-					return next(c)
-				}
-			}
-			return echo.NewHTTPError(http.StatusBadRequest, "host not allowed")
 		}
+		return false
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -103,12 +102,11 @@ func TLSConfig(r *CertReloader) *tls.Config {
 // and path over HTTPS on httpsPort ("" or "443" for the default port). With
 // allowedHosts set, other hosts get 400 so the redirect cannot be aimed elsewhere.
 func RedirectHandler(httpsPort string, allowedHosts []string) http.Handler {
+	// The redirect listener has its own port, so entries match on the name only.
+	allowed := hostMatcher(allowedHosts, true)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if len(allowedHosts) > 0 && !hostAllowed(host, allowedHosts) {
+		host, _ := splitHostPort(r.Host)
+		if len(allowedHosts) > 0 && !allowed(r.Host) {
 			http.Error(w, "host not allowed", http.StatusBadRequest)
 			return
 		}
@@ -121,16 +119,4 @@ func RedirectHandler(httpsPort string, allowedHosts []string) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
 	})
-}
-
-func hostAllowed(host string, allowed []string) bool {
-	for _, a := range allowed {
-		if h, _, err := net.SplitHostPort(a); err == nil {
-			a = h
-		}
-		if strings.EqualFold(a, host) {
-			return true
-		}
-	}
-	return false
 }
