@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -10,26 +11,105 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
+	"gopkg.in/yaml.v3"
 
-	"secureapi"
 )
 
-// specHandlers serve the embedded openapi.yaml as YAML and, rendered from
-// doc once at start-up, as JSON.
-func specHandlers(doc *openapi3.T) (yamlH, jsonH echo.HandlerFunc, err error) {
-	js, err := json.MarshalIndent(doc, "", "  ")
+// specHandlers serve openapi.yaml as it is in the repository and its faithful
+// JSON rendering (same keys in the same order), both with a strong ETag so
+// clients and the docs page can revalidate cheaply.
+func specHandlers(raw []byte) (yamlH, jsonH echo.HandlerFunc, err error) {
+	js, err := yamlToJSON(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("convert spec to json: %w", err)
 	}
-	yamlH = func(c echo.Context) error {
-		return c.Blob(http.StatusOK, "application/yaml; charset=utf-8", secureapi.OpenAPI)
+	serve := func(ctype string, body []byte) echo.HandlerFunc {
+		sum := sha256.Sum256(body)
+		etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("ETag", etag)
+			h.Set("Cache-Control", "no-cache")
+			if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
+				return c.NoContent(http.StatusNotModified)
+			}
+			return c.Blob(http.StatusOK, ctype, body)
+		}
 	}
-	jsonH = func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, js) }
-	return yamlH, jsonH, nil
+	return serve("application/yaml; charset=utf-8", raw), serve(echo.MIMEApplicationJSONCharsetUTF8, js), nil
+}
+
+// yamlToJSON renders a YAML document as JSON, keeping mapping order, so the
+// JSON is the same document as the file, field for field.
+func yamlToJSON(raw []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := writeJSONNode(&buf, &doc); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, buf.Bytes(), "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+func writeJSONNode(buf *bytes.Buffer, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) != 1 {
+			return fmt.Errorf("line %d: expected one document", n.Line)
+		}
+		return writeJSONNode(buf, n.Content[0])
+	case yaml.AliasNode:
+		return writeJSONNode(buf, n.Alias)
+	case yaml.SequenceNode:
+		buf.WriteByte('[')
+		for i, c := range n.Content {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeJSONNode(buf, c); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	case yaml.MappingNode:
+		buf.WriteByte('{')
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			k, _ := json.Marshal(n.Content[i].Value)
+			buf.Write(k)
+			buf.WriteByte(':')
+			if err := writeJSONNode(buf, n.Content[i+1]); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+		return nil
+	case yaml.ScalarNode:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		buf.Write(b)
+		return nil
+	}
+	return fmt.Errorf("line %d: unsupported YAML node", n.Line)
 }
 
 var inlineScriptRE = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
