@@ -90,7 +90,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if k.status == http.StatusUnauthorized {
 			h.Set("WWW-Authenticate", `Bearer realm="api"`)
 		}
-		body, _ := json.Marshal(p)
+		body := p.encode()
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(k.status)
 			return
@@ -117,8 +117,14 @@ func render(r *http.Request, err error) (problemKind, problem, time.Duration) {
 // error path (e.g. a range error while a download streams).
 func problemDocument(r *http.Request, err error) []byte {
 	_, p, _ := render(r, err)
+	return p.encode()
+}
+
+// encode is the problem's JSON with a final newline, like every JSON body
+// the service sends (a shell prompt after `curl` starts on its own line).
+func (p problem) encode() []byte {
 	b, _ := json.Marshal(p)
-	return b
+	return append(b, '\n')
 }
 
 // classify maps an error to its problem kind and client-safe content.

@@ -40,6 +40,14 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		return nil, err
 	}
 	docs, docsCSP := docsHandler()
+	pages, pageCSP, err := pageHandlers()
+	if err != nil {
+		return nil, err
+	}
+	pathCSP := map[string]string{"/docs": docsCSP, "/docs/": docsCSP, "/docs/index.html": docsCSP}
+	for path := range pages {
+		pathCSP[path] = pageCSP
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -72,7 +80,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		requestContext(),
 		httpx.SecurityHeaders(httpx.SecurityHeadersConfig{
 			Trusted:         cfg.TrustedProxies,
-			PathCSP:         map[string]string{"/docs": docsCSP, "/docs/": docsCSP, "/docs/index.html": docsCSP},
+			PathCSP:         pathCSP,
 			NoStorePrefixes: []string{"/api/"},
 		}),
 		httpx.HostCheck(cfg.AllowedHosts, probe),
@@ -90,6 +98,9 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	e.GET("/openapi.json", jsonH)
 	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*", echo.WrapHandler(docs))
+	for path, h := range pages {
+		e.GET(path, h)
+	}
 	return e, nil
 }
 
