@@ -66,7 +66,7 @@ type Config struct {
 	// (see LookAlikes); Check reports them as warnings.
 	dotenvLookAlikes []Problem
 
-	AppEnv     string `env:"APP_ENV" envDefault:"development"`
+	AppEnv string `env:"APP_ENV" envDefault:"development"`
 	// ListenAddr defaults to 127.0.0.1:8080 in development (nothing on the
 	// network reaches a laptop's dev server) and :8080 in production.
 	ListenAddr string `env:"LISTEN_ADDR"`
