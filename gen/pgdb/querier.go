@@ -9,33 +9,52 @@ import (
 )
 
 type Querier interface {
+	AccessTokenAuthState(ctx context.Context, tokenHash string) (AccessTokenAuthStateRow, error)
 	AdvanceAuditChain(ctx context.Context) (AdvanceAuditChainRow, error)
 	AuditEventsAfter(ctx context.Context, arg AuditEventsAfterParams) ([]AuditEvent, error)
+	// Confirms the pending factor whose secret the code was checked against; a
+	// factor enrolled again in the meantime has another secret and stays pending.
+	ConfirmTOTP(ctx context.Context, arg ConfirmTOTPParams) (int64, error)
+	ConsumeMFAChallenge(ctx context.Context, arg ConsumeMFAChallengeParams) (int64, error)
 	ConsumePasswordReset(ctx context.Context, arg ConsumePasswordResetParams) (string, error)
 	CountAdmins(ctx context.Context) (int64, error)
+	CountConfirmedTOTP(ctx context.Context) (int64, error)
+	CountLiveAccessTokens(ctx context.Context, arg CountLiveAccessTokensParams) (int64, error)
+	CountUnusedRecoveryCodes(ctx context.Context, userID string) (int64, error)
+	CreateAccessToken(ctx context.Context, arg CreateAccessTokenParams) (AccessToken, error)
 	CreateFile(ctx context.Context, arg CreateFileParams) (File, error)
+	CreateMFAChallenge(ctx context.Context, arg CreateMFAChallengeParams) error
 	CreatePasswordReset(ctx context.Context, arg CreatePasswordResetParams) error
 	CreateSession(ctx context.Context, arg CreateSessionParams) (Session, error)
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
 	CurrentRefreshToken(ctx context.Context, sessionID string) (RefreshToken, error)
 	DeleteFile(ctx context.Context, id string) (int64, error)
 	DeleteLoginThrottle(ctx context.Context, key string) error
+	DeleteMFAChallenges(ctx context.Context, userID string) error
+	DeleteRecoveryCodes(ctx context.Context, userID string) error
+	DeleteSpentMFAChallenges(ctx context.Context, arg DeleteSpentMFAChallengesParams) error
+	DeleteTOTP(ctx context.Context, userID string) (int64, error)
 	DeleteUser(ctx context.Context, id string) (int64, error)
 	DeleteUserPasswordResets(ctx context.Context, userID string) error
 	GetAuditChain(ctx context.Context) (GetAuditChainRow, error)
 	GetFile(ctx context.Context, id string) (File, error)
 	GetLoginThrottle(ctx context.Context, key string) (LoginThrottle, error)
+	GetMFAChallenge(ctx context.Context, tokenHash string) (MfaChallenge, error)
 	GetRefreshToken(ctx context.Context, tokenHash string) (RefreshToken, error)
 	GetSession(ctx context.Context, id string) (Session, error)
+	GetTOTP(ctx context.Context, userID string) (MfaTotp, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id string) (User, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
+	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRefreshToken(ctx context.Context, arg InsertRefreshTokenParams) error
+	ListAccessTokens(ctx context.Context, userID string) ([]AccessToken, error)
 	ListActiveSessions(ctx context.Context, arg ListActiveSessionsParams) ([]Session, error)
 	ListAuditEvents(ctx context.Context, arg ListAuditEventsParams) ([]AuditEvent, error)
 	ListFilesAfter(ctx context.Context, arg ListFilesAfterParams) ([]File, error)
 	ListFilesByOwner(ctx context.Context, arg ListFilesByOwnerParams) ([]File, error)
 	ListStorageKeysByOwner(ctx context.Context, ownerID string) ([]string, error)
+	ListTOTPSecretsAfter(ctx context.Context, arg ListTOTPSecretsAfterParams) ([]ListTOTPSecretsAfterRow, error)
 	ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error)
 	// Creates the key's row if needed and, being a write, locks it until the
 	// transaction ends (PostgreSQL row lock; SQLite's single writer), so
@@ -47,15 +66,28 @@ type Querier interface {
 	LockUser(ctx context.Context, id string) (int64, error)
 	MarkRefreshTokenReplaced(ctx context.Context, arg MarkRefreshTokenReplacedParams) (int64, error)
 	OwnerUsage(ctx context.Context, ownerID string) (int64, error)
+	// Replaces a secret sealed under an older key, unless it changed meanwhile.
+	ResealTOTP(ctx context.Context, arg ResealTOTPParams) (int64, error)
+	RevokeAccessToken(ctx context.Context, arg RevokeAccessTokenParams) (int64, error)
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)
+	RevokeUserAccessTokens(ctx context.Context, arg RevokeUserAccessTokensParams) ([]string, error)
 	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) ([]string, error)
 	SessionAuthState(ctx context.Context, id string) (SessionAuthStateRow, error)
 	SetAuditChainHash(ctx context.Context, lastHash string) error
+	// Stores a new pending factor, replacing an earlier pending one; a confirmed
+	// factor is left alone (0 rows): it must be disabled first.
+	StartTOTP(ctx context.Context, arg StartTOTPParams) (int64, error)
 	StorageKeyExists(ctx context.Context, storageKey string) (int64, error)
+	// At most one write per token per interval: last_used_at is coarse on purpose.
+	TouchAccessToken(ctx context.Context, arg TouchAccessTokenParams) error
 	TouchSession(ctx context.Context, arg TouchSessionParams) error
 	UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error)
 	UpdateUserPassword(ctx context.Context, arg UpdateUserPasswordParams) (int64, error)
 	UpsertLoginThrottle(ctx context.Context, arg UpsertLoginThrottleParams) error
+	UseRecoveryCode(ctx context.Context, arg UseRecoveryCodeParams) (int64, error)
+	// Accepts a code's time step once: a replay, or a code older than the last
+	// accepted one, changes no row.
+	UseTOTPStep(ctx context.Context, arg UseTOTPStepParams) (int64, error)
 }
 
 var _ Querier = (*Queries)(nil)

@@ -8,6 +8,19 @@ import (
 	"time"
 )
 
+type AccessToken struct {
+	ID           string
+	UserID       string
+	Name         string
+	TokenHash    string
+	Scopes       string
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+	ExpiresAt    time.Time
+	RevokedAt    *time.Time
+	RevokeReason *string
+}
+
 type AuditChain struct {
 	ID       int64
 	LastSeq  int64
@@ -46,6 +59,31 @@ type LoginThrottle struct {
 	Failures       int64
 	FirstFailureAt time.Time
 	LockedUntil    *time.Time
+}
+
+type MfaChallenge struct {
+	TokenHash  string
+	UserID     string
+	PasswordFp string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UsedAt     *time.Time
+}
+
+type MfaRecoveryCode struct {
+	CodeHash  string
+	UserID    string
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
+type MfaTotp struct {
+	UserID       string
+	Secret       string
+	ConfirmedAt  *time.Time
+	LastUsedStep int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 type PasswordReset struct {

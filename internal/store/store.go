@@ -54,6 +54,9 @@ type Stores struct {
 	Sessions *sqlstore.Sessions
 	Audit    *sqlstore.Audit
 	Files    *sqlstore.Files
+	MFA      *sqlstore.MFA
+	// AccessTokens are personal access tokens.
+	AccessTokens *sqlstore.AccessTokens
 }
 
 // New builds every domain store over db.
@@ -63,5 +66,8 @@ func New(db DB) Stores {
 		Sessions: sqlstore.NewSessions(db),
 		Audit:    sqlstore.NewAudit(db),
 		Files:    sqlstore.NewFiles(db),
+		MFA:      sqlstore.NewMFA(db),
+
+		AccessTokens: sqlstore.NewAccessTokens(db),
 	}
 }
