@@ -87,6 +87,10 @@ func Check(c *Config) (refusals []Problem, warnings []Problem) {
 			"is not set, so a signing key is generated and kept under DATA_DIR; set it explicitly before going to production")
 	}
 
+	if prod && len(c.FieldEncryptionKeys) == 0 {
+		warn.add("FIELD_ENCRYPTION_KEYS", "is not set, so two-factor (TOTP) enrolment is refused, and the service refuses to start once an account uses a second factor; generate a key with `api keys generate --type field` and keep it in a secret store")
+	}
+
 	if c.Argon2MemoryKiB < MinArgon2MemoryKiB || c.Argon2Iterations < MinArgon2Iterations {
 		msg := fmt.Sprintf("Argon2id with m=%d KiB, t=%d is below the OWASP minimum m=%d KiB, t=%d, making leaked password hashes cheap to crack",
 			c.Argon2MemoryKiB, c.Argon2Iterations, MinArgon2MemoryKiB, MinArgon2Iterations)

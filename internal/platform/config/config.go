@@ -122,6 +122,8 @@ type Config struct {
 	// FieldEncryptionKeys is the AES-256-GCM key ring; the first key encrypts,
 	// all of them decrypt.
 	FieldEncryptionKeys []EncryptionKey `env:"FIELD_ENCRYPTION_KEYS"`
+	// MFAIssuer names the service in users' authenticator apps.
+	MFAIssuer string `env:"MFA_ISSUER" envDefault:"Secure API"`
 
 	Argon2MemoryKiB   uint32 `env:"ARGON2_MEMORY_KIB" envDefault:"19456"`
 	Argon2Iterations  uint32 `env:"ARGON2_ITERATIONS" envDefault:"2"`

@@ -159,6 +159,7 @@ func TestDefaults(t *testing.T) {
 		{"SigningKey", len(c.SigningKey), 0},
 		{"JWTVerificationKeys", len(c.JWTVerificationKeys), 0},
 		{"FieldEncryptionKeys", len(c.FieldEncryptionKeys), 0},
+		{"MFAIssuer", c.MFAIssuer, "Secure API"},
 		{"Argon2MemoryKiB", c.Argon2MemoryKiB, uint32(19456)},
 		{"Argon2Iterations", c.Argon2Iterations, uint32(2)},
 		{"Argon2Parallelism", c.Argon2Parallelism, uint8(1)},
@@ -433,6 +434,8 @@ func TestInvalidValues(t *testing.T) {
 		{"key ring duplicate key", map[string]string{"FIELD_ENCRYPTION_KEYS": "k1:" + goodKey + ",k2:" + goodKey}, "FIELD_ENCRYPTION_KEYS", goodKey},
 		{"key ring weak key", map[string]string{"FIELD_ENCRYPTION_KEYS": "k1:" + weakPattern}, "FIELD_ENCRYPTION_KEYS", weakPattern},
 		{"key ring bad id", map[string]string{"FIELD_ENCRYPTION_KEYS": "key one:" + goodKey}, "FIELD_ENCRYPTION_KEYS", goodKey},
+		{"mfa issuer with a colon", map[string]string{"MFA_ISSUER": "Acme:API"}, "MFA_ISSUER", ""},
+		{"mfa issuer too long", map[string]string{"MFA_ISSUER": strings.Repeat("x", 65)}, "MFA_ISSUER", ""},
 		{"argon2 memory text", map[string]string{"ARGON2_MEMORY_KIB": "19MiB"}, "ARGON2_MEMORY_KIB", ""},
 		{"argon2 memory tiny", map[string]string{"ARGON2_MEMORY_KIB": "4"}, "ARGON2_MEMORY_KIB", ""},
 		{"argon2 iterations zero", map[string]string{"ARGON2_ITERATIONS": "0"}, "ARGON2_ITERATIONS", ""},
@@ -563,6 +566,24 @@ func TestProductionMinimalSecure(t *testing.T) {
 		if !hasVar(warnings, name) {
 			t.Errorf("warnings %v lack %s", problemVars(warnings), name)
 		}
+	}
+}
+
+// Production may start without FIELD_ENCRYPTION_KEYS (nothing is sealed
+// until an account enrols a second factor), but it is told what that costs;
+// with the ring the warning goes.
+func TestProductionWithoutFieldKeysIsWarned(t *testing.T) {
+	c := mustLoad(t, prodEnv(t), "")
+	refusals, warnings := Check(c)
+	if len(refusals) != 0 || !hasVar(warnings, "FIELD_ENCRYPTION_KEYS") {
+		t.Fatalf("refusals %v, warnings %v; want a FIELD_ENCRYPTION_KEYS warning", refusals, problemVars(warnings))
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	key := base64.StdEncoding.EncodeToString(raw)
+	c = mustLoad(t, with(prodEnv(t), "FIELD_ENCRYPTION_KEYS", "k1:"+key), "")
+	if _, warnings := Check(c); hasVar(warnings, "FIELD_ENCRYPTION_KEYS") {
+		t.Fatalf("warned although the ring is set: %v", warnings)
 	}
 }
 

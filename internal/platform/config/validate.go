@@ -143,6 +143,12 @@ func (c *Config) validate(already problems) problems {
 	positive(&ps, skip, "LOGIN_LOCKOUT", c.LoginLockout)
 	positive(&ps, skip, "PASSWORD_RESET_TTL", c.PasswordResetTTL)
 
+	// Two-factor authentication. The otpauth:// label is "issuer:account",
+	// so a colon in the issuer would split it in the wrong place.
+	if iss := strings.TrimSpace(c.MFAIssuer); iss == "" || len(iss) > 64 || strings.ContainsAny(iss, ":\r\n") {
+		ps.add("MFA_ISSUER", "%q must be 1 to 64 characters without a colon, e.g. \"Example API\"", c.MFAIssuer)
+	}
+
 	// Mail.
 	if base, msg := normalizeBaseURL(c.PublicBaseURL); msg != "" {
 		ps.add("PUBLIC_BASE_URL", "%s", msg)
