@@ -96,6 +96,11 @@ func (s *Service) ResetPassword(ctx context.Context, resetToken, newPassword str
 	if err != nil {
 		return err
 	}
+	if s.pats != nil {
+		if _, err := s.pats.RevokeAll(ctx, userID, ReasonPasswordReset); err != nil {
+			return fmt.Errorf("revoke access tokens before password reset: %w", err)
+		}
+	}
 	if err := s.users.SetPasswordHash(ctx, userID, hash, now); err != nil {
 		if errors.Is(err, user.ErrNotFound) {
 			return ErrInvalidResetToken

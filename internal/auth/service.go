@@ -19,6 +19,7 @@ import (
 
 	"secureapi/internal/audit"
 	"secureapi/internal/platform/apperr"
+	"secureapi/internal/platform/fieldcrypt"
 	"secureapi/internal/platform/logging"
 	"secureapi/internal/platform/password"
 	"secureapi/internal/platform/reqinfo"
@@ -62,6 +63,8 @@ type Config struct {
 	// PublicBaseURL is where the web front end lives; reset links point at
 	// PublicBaseURL + "/reset-password?token=...".
 	PublicBaseURL string
+	// MFAIssuer names the service in authenticator apps.
+	MFAIssuer string
 }
 
 func (c Config) withDefaults() Config {
@@ -87,11 +90,15 @@ func (c Config) withDefaults() Config {
 		c.ResetTTL = DefaultResetTTL
 	}
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	if c.MFAIssuer == "" {
+		c.MFAIssuer = DefaultMFAIssuer
+	}
 	return c
 }
 
 // Deps are the service's collaborators. Audit, Mailer, Now and Log may be nil
-// (no audit, no mail, time.Now, a discarding logger).
+// (no audit, no mail, time.Now, a discarding logger); so may MFA (no second
+// factors), Secrets (no TOTP enrolment) and AccessTokens (none to revoke).
 type Deps struct {
 	Users    user.Store
 	Sessions Store
@@ -103,6 +110,16 @@ type Deps struct {
 	Config   Config
 	Now      func() time.Time
 	Log      *slog.Logger
+	MFA      MFAStore
+	// Secrets seals TOTP seeds (FIELD_ENCRYPTION_KEYS).
+	Secrets *fieldcrypt.Ring
+	// AccessTokens are revoked with the sessions when a password is reset.
+	AccessTokens TokenRevoker
+}
+
+// TokenRevoker revokes every personal access token of an account.
+type TokenRevoker interface {
+	RevokeAll(ctx context.Context, userID, reason string) (int, error)
 }
 
 // Service implements registration, login, token refresh, sessions and
@@ -119,6 +136,9 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	throttle *throttle
+	mfa      MFAStore
+	secrets  *fieldcrypt.Ring
+	pats     TokenRevoker
 }
 
 // NewService returns a Service over d.
@@ -133,6 +153,7 @@ func NewService(d Deps) *Service {
 	return &Service{
 		users: d.Users, sessions: d.Sessions, audit: d.Audit, hasher: d.Hasher, policy: d.Policy,
 		tokens: d.Tokens, mailer: d.Mailer, cfg: cfg, now: d.Now, log: d.Log,
+		mfa: d.MFA, secrets: d.Secrets, pats: d.AccessTokens,
 		throttle: &throttle{
 			store: d.Sessions, max: int64(cfg.MaxFailures), window: cfg.FailureWindow, lockout: cfg.Lockout,
 		},
@@ -141,11 +162,14 @@ func NewService(d Deps) *Service {
 
 // Tokens is the result of a login or refresh. RefreshToken is empty when no
 // new refresh token was issued (a refresh within the reuse grace): the
-// client keeps the cookie it has.
+// client keeps the cookie it has. When MFAToken is set the login is not
+// complete: no session exists yet and VerifyMFA takes it from there.
 type Tokens struct {
 	AccessToken  string
 	ExpiresIn    int
 	RefreshToken string
+	MFAToken     string
+	MFAExpiresIn int
 }
 
 // clock returns the current time as both engines store it (UTC,
@@ -270,6 +294,22 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
 		s.loginFailed(ctx, u.ID, email, "inactive")
 		return Tokens{}, ErrInvalidCredentials
 	}
+	if mfa, err := s.mfaOn(ctx, u.ID); err != nil || mfa {
+		// The password alone completes nothing: this attempt is taken back,
+		// but earlier failures stay, so re-entering the password never buys
+		// more guesses at the second factor.
+		checked = false
+		if err != nil {
+			return Tokens{}, err
+		}
+		fingerprinted := u.PasswordHash
+		if rehash {
+			if h := s.rehash(ctx, u.ID, pw); h != "" {
+				fingerprinted = h
+			}
+		}
+		return s.beginSecondFactor(ctx, u, fingerprinted, now)
+	}
 
 	if err := s.throttle.clear(ctx, key); err != nil {
 		s.log.ErrorContext(ctx, "clearing the login throttle failed", "err", err)
@@ -288,16 +328,19 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
 	return toks, nil
 }
 
-// rehash stores a hash of pw made with the current parameters. Failing is
-// harmless (the old hash still verifies), so it is only logged.
-func (s *Service) rehash(ctx context.Context, userID, pw string) {
+// rehash stores a hash of pw made with the current parameters and returns
+// it. Failing is harmless (the old hash still verifies), so it is only
+// logged and "" returned.
+func (s *Service) rehash(ctx context.Context, userID, pw string) string {
 	hash, err := s.hasher.Hash(ctx, pw)
 	if err == nil {
 		err = s.users.SetPasswordHash(ctx, userID, hash, s.clock())
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "upgrading a password hash failed", "user_id", userID, "err", err)
+		return ""
 	}
+	return hash
 }
 
 func (s *Service) loginFailed(ctx context.Context, userID, email, reason string) {

@@ -5,11 +5,14 @@ package identity
 
 import "context"
 
-// Principal is the authenticated caller of a request.
+// Principal is the authenticated caller of a request: a session's access
+// token (SessionID set) or a personal access token (TokenID and Scopes set).
 type Principal struct {
 	UserID    string
 	SessionID string
 	Role      string
+	TokenID   string
+	Scopes    []string
 }
 
 // IsAdmin reports whether the caller has the admin role.

@@ -54,15 +54,22 @@ type SessionRevoker interface {
 	DeletePasswordResets(ctx context.Context, userID string) error
 }
 
+// TokenRevoker revokes every personal access token of an account.
+type TokenRevoker interface {
+	RevokeAll(ctx context.Context, userID, reason string) (int, error)
+}
+
 // FileRemover deletes the stored content of every file an account owns.
 type FileRemover interface {
 	RemoveOwnerFiles(ctx context.Context, ownerID string) error
 }
 
-// Deps are the Service's collaborators. Files may be nil (no file storage).
+// Deps are the Service's collaborators. Files may be nil (no file storage),
+// and so may Tokens (no personal access tokens).
 type Deps struct {
 	Store    Store
 	Sessions SessionRevoker
+	Tokens   TokenRevoker
 	Files    FileRemover
 	Audit    *audit.Service
 	Hasher   *password.Hasher
@@ -75,6 +82,7 @@ type Deps struct {
 type Service struct {
 	store    Store
 	sessions SessionRevoker
+	tokens   TokenRevoker
 	files    FileRemover
 	audit    *audit.Service
 	hasher   *password.Hasher
@@ -92,7 +100,7 @@ func NewService(d Deps) *Service {
 		d.Log = slog.Default()
 	}
 	return &Service{
-		store: d.Store, sessions: d.Sessions, files: d.Files, audit: d.Audit,
+		store: d.Store, sessions: d.Sessions, tokens: d.Tokens, files: d.Files, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, now: d.Now, log: d.Log,
 	}
 }
@@ -259,6 +267,9 @@ func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, curr
 	if err := s.sessions.DeletePasswordResets(ctx, u.ID); err != nil {
 		return fmt.Errorf("void reset links before password change: %w", err)
 	}
+	if err := s.revokeTokens(ctx, u.ID, ReasonPasswordChanged); err != nil {
+		return fmt.Errorf("revoke access tokens before password change: %w", err)
+	}
 	if err := s.store.SetPasswordHash(ctx, u.ID, h, at); err != nil {
 		return err
 	}
@@ -290,6 +301,15 @@ func (s *Service) DeleteMe(ctx context.Context, p identity.Principal, pw string)
 		Details: map[string]any{"self": true, "role": string(u.Role)},
 	})
 	return nil
+}
+
+// revokeTokens revokes every personal access token of userID.
+func (s *Service) revokeTokens(ctx context.Context, userID, reason string) error {
+	if s.tokens == nil {
+		return nil
+	}
+	_, err := s.tokens.RevokeAll(ctx, userID, reason)
+	return err
 }
 
 // checkNotLastAdmin refuses when u is the only active admin.
@@ -439,6 +459,9 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, id string, p
 			// The account is already inactive, which every request checks,
 			// so its tokens stop working even though revocation failed.
 			return User{}, fmt.Errorf("revoke sessions of deactivated %s: %w", out.ID, err)
+		}
+		if err := s.revokeTokens(ctx, out.ID, ReasonDeactivated); err != nil {
+			return User{}, fmt.Errorf("revoke access tokens of deactivated %s: %w", out.ID, err)
 		}
 		s.record(ctx, audit.Entry{
 			ActorID: p.UserID, Action: ActionDeactivated, TargetType: "user", TargetID: out.ID,
