@@ -28,8 +28,17 @@ func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Log
 	if err != nil {
 		return nil, err
 	}
+	var body gen.LoginResult
+	if toks.MFAToken != "" {
+		// No session yet, so no cookie: the second factor comes first.
+		err := body.FromMfaChallenge(gen.MfaChallenge{MfaRequired: true, MfaToken: toks.MFAToken, ExpiresIn: toks.MFAExpiresIn})
+		return gen.Login200JSONResponse{Body: body}, err
+	}
+	if err := body.FromTokenResponse(toAPITokens(toks)); err != nil {
+		return nil, err
+	}
 	return gen.Login200JSONResponse{
-		Body:    toAPITokens(toks),
+		Body:    body,
 		Headers: gen.Login200ResponseHeaders{SetCookie: s.refreshCookie(toks.RefreshToken, s.Config.RefreshTokenTTL)},
 	}, nil
 }

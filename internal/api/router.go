@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"regexp"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -35,6 +36,18 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	// The validator works on its own copy without servers: with servers set it
 	// would match requests on Host too. The published documents are the file.
 	spec.Servers = nil
+	security, err := operationSecurity(spec)
+	if err != nil {
+		return nil, err
+	}
+	acceptsPAT := func(c echo.Context) bool {
+		for _, sr := range security[c.Request().Method+" "+c.Path()] {
+			if _, ok := sr[schemePAT]; ok {
+				return true
+			}
+		}
+		return false
+	}
 	yamlH, jsonH, err := specHandlers(secureapi.OpenAPI)
 	if err != nil {
 		return nil, err
@@ -88,7 +101,8 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		httpx.BodyLimit(cfg.MaxBodyBytes, isUpload),
 		// Per-IP limits run before any work (password hashing, body parsing).
 		ratelimit.Middleware(d.Limiter, s.ipRules(), s.onRateLimited),
-		s.uploadGuard(isUpload),
+		patGate(acceptsPAT),
+		s.uploadGuard(isUpload, security[http.MethodPost+" /api/v1/files"]),
 		s.validator(spec, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
 		// The per-user limit needs the caller, known only after authentication.
 		ratelimit.Middleware(d.Limiter, s.userRules(), s.onRateLimited),
@@ -109,6 +123,49 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 var authRoutes = map[string]bool{
 	"/api/v1/auth/login": true, "/api/v1/auth/register": true, "/api/v1/auth/refresh": true,
 	"/api/v1/auth/password/forgot": true, "/api/v1/auth/password/reset": true,
+	// Second-factor codes and the passwords that go with them.
+	"/api/v1/auth/mfa/verify": true, "/api/v1/users/me/mfa/totp": true, "/api/v1/users/me/mfa/totp/confirm": true,
+	"/api/v1/users/me/mfa/totp/disable": true, "/api/v1/users/me/mfa/recovery-codes": true,
+}
+
+var specParam = regexp.MustCompile(`\{([^}/]+)\}`)
+
+// operationSecurity maps "METHOD /echo/:path" to the security requirements
+// of the spec's operation there (its own, or the document's default), so
+// middleware that runs outside the validator enforces exactly what the spec
+// declares. It also checks that every personal access token scope an
+// operation asks for is one that tokens can be created with.
+func operationSecurity(spec *openapi3.T) (map[string]openapi3.SecurityRequirements, error) {
+	known := map[string]bool{}
+	if ref := spec.Components.Schemas["AccessTokenScope"]; ref != nil && ref.Value != nil {
+		for _, v := range ref.Value.Enum {
+			if sc, ok := v.(string); ok {
+				known[sc] = true
+			}
+		}
+	}
+	if spec.Components.SecuritySchemes[schemeBearer] == nil || spec.Components.SecuritySchemes[schemePAT] == nil {
+		return nil, fmt.Errorf("openapi.yaml must declare the %s and %s security schemes", schemeBearer, schemePAT)
+	}
+	out := map[string]openapi3.SecurityRequirements{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := specParam.ReplaceAllString(path, ":$1")
+		for method, op := range item.Operations() {
+			sec := spec.Security
+			if op.Security != nil {
+				sec = *op.Security
+			}
+			for _, sr := range sec {
+				for _, sc := range sr[schemePAT] {
+					if !known[sc] {
+						return nil, fmt.Errorf("openapi.yaml: %s %s asks for scope %q, which AccessTokenScope does not list", method, path, sc)
+					}
+				}
+			}
+			out[method+" "+echoPath] = sec
+		}
+	}
+	return out, nil
 }
 
 func probe(c echo.Context) bool { p := c.Path(); return p == "/healthz" || p == "/readyz" }
@@ -147,15 +204,16 @@ func (s *Server) onRateLimited(rule string) {
 // uploadGuard gives the upload route what the validator gives every other
 // route, without buffering the body: a size limit (declared lengths refused
 // before reading, chunked bodies cut off while streaming) and authentication
-// by the same code.
-func (s *Server) uploadGuard(isUpload func(echo.Context) bool) echo.MiddlewareFunc {
+// (with personal access token scopes) by the same code, from the operation's
+// security requirements in the spec.
+func (s *Server) uploadGuard(isUpload func(echo.Context) bool, security openapi3.SecurityRequirements) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !isUpload(c) {
 				return next(c)
 			}
 			r := c.Request()
-			ctx, err := s.authenticate(r)
+			ctx, err := s.authorize(r, security)
 			if err != nil {
 				return err
 			}

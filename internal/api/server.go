@@ -11,6 +11,7 @@ import (
 	"secureapi/internal/audit"
 	"secureapi/internal/auth"
 	"secureapi/internal/file"
+	"secureapi/internal/pat"
 	"secureapi/internal/platform/config"
 	"secureapi/internal/platform/metrics"
 	"secureapi/internal/platform/ratelimit"
@@ -29,6 +30,8 @@ type Deps struct {
 	Users *user.Service
 	Files *file.Service
 	Audit *audit.Service
+	// PATs are personal access tokens.
+	PATs *pat.Service
 	// Metrics, when set, records every request (served on the internal listener only).
 	Metrics *metrics.Metrics
 	// Limiter backs the rate limits (in memory, or Redis with an in-memory fallback).

@@ -20,7 +20,11 @@ func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMe
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetMe200JSONResponse(toAPIUser(u)), nil
+	out, err := s.apiUser(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetMe200JSONResponse(out), nil
 }
 
 func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (gen.UpdateMeResponseObject, error) {
@@ -32,7 +36,11 @@ func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (g
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdateMe200JSONResponse(toAPIUser(u)), nil
+	out, err := s.apiUser(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return gen.UpdateMe200JSONResponse(out), nil
 }
 
 func (s *Server) ChangePassword(ctx context.Context, req gen.ChangePasswordRequestObject) (gen.ChangePasswordResponseObject, error) {
@@ -74,7 +82,9 @@ func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) 
 	}
 	out := gen.ListUsers200JSONResponse{Items: make([]gen.User, len(us))}
 	for i, u := range us {
-		out.Items[i] = toAPIUser(u)
+		if out.Items[i], err = s.apiUser(ctx, u); err != nil {
+			return nil, err
+		}
 	}
 	if next != "" {
 		out.NextCursor = &next
@@ -91,7 +101,11 @@ func (s *Server) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetUser200JSONResponse(toAPIUser(u)), nil
+	out, err := s.apiUser(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetUser200JSONResponse(out), nil
 }
 
 func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject) (gen.UpdateUserResponseObject, error) {
@@ -103,7 +117,11 @@ func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdateUser200JSONResponse(toAPIUser(u)), nil
+	out, err := s.apiUser(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return gen.UpdateUser200JSONResponse(out), nil
 }
 
 func (s *Server) DeleteUser(ctx context.Context, req gen.DeleteUserRequestObject) (gen.DeleteUserResponseObject, error) {

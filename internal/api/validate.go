@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -14,6 +16,7 @@ import (
 	oapimw "github.com/oapi-codegen/echo-middleware"
 
 	"secureapi/internal/auth"
+	"secureapi/internal/pat"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/platform/httpx"
 )
@@ -32,19 +35,142 @@ var bearerRE = regexp.MustCompile(`^[Bb]earer ([A-Za-z0-9._~+/=-]+)$`)
 
 var errMissingToken = apperr.New(apperr.Unauthorized, "Missing, invalid or expired access token.")
 
-// authenticate checks the bearer token of r and returns r's context with the
-// principal. The validator calls it for every operation with bearer security,
-// and the upload route (which skips the validator) calls it directly.
-func (s *Server) authenticate(r *http.Request) (context.Context, error) {
+// The security schemes of openapi.yaml.
+const (
+	schemeBearer = "bearerAuth"
+	schemePAT    = "personalAccessToken"
+)
+
+var errPATNotAccepted = apperr.New(apperr.Forbidden, "Personal access tokens are not accepted here; use an access token from a login.")
+
+// otherScheme wraps a failure that says only that the credential belongs to
+// another security scheme of the operation (a personal access token tried
+// as bearerAuth); when every alternative fails, another scheme's own
+// failure (a missing scope, a revoked token) is the answer.
+type otherScheme struct{ err error }
+
+func (o otherScheme) Error() string { return o.err.Error() }
+
+// bearerToken returns the bearer credential of r, if any.
+func bearerToken(r *http.Request) (string, bool) {
 	m := bearerRE.FindStringSubmatch(r.Header.Get("Authorization"))
 	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// authenticateScheme checks r's bearer credential against one security
+// scheme of the spec and, for personal access tokens, the scopes the
+// operation lists beside it, and returns r's context with the principal.
+// The validator calls it for each security requirement of an operation; the
+// upload route, which skips the validator, calls it through authorize.
+func (s *Server) authenticateScheme(r *http.Request, scheme string, scopes []string) (context.Context, error) {
+	tok, ok := bearerToken(r)
+	if !ok {
 		return nil, errMissingToken
 	}
-	p, err := s.Auth.Authenticate(r.Context(), m[1])
+	isPAT := pat.LooksLike(tok)
+	var (
+		p   auth.Principal
+		err error
+	)
+	switch scheme {
+	case schemeBearer:
+		if isPAT {
+			return nil, otherScheme{errPATNotAccepted}
+		}
+		p, err = s.Auth.Authenticate(r.Context(), tok)
+	case schemePAT:
+		if !isPAT {
+			return nil, otherScheme{errMissingToken}
+		}
+		if p, err = s.PATs.Authenticate(r.Context(), tok); err == nil {
+			err = requireScopes(p.Scopes, scopes)
+		}
+	default:
+		return nil, fmt.Errorf("security scheme %q has no authenticator", scheme)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return auth.WithPrincipal(r.Context(), p), nil
+}
+
+// requireScopes refuses a token that lacks any of the scopes an operation
+// lists for it, naming them.
+func requireScopes(have, need []string) error {
+	var missing []string
+	for _, sc := range need {
+		if !slices.Contains(have, sc) {
+			missing = append(missing, sc)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return apperr.New(apperr.Forbidden, fmt.Sprintf("This personal access token lacks the scope %s.", strings.Join(missing, " and ")))
+}
+
+// authorize checks r against an operation's security requirements the way
+// the validator does (any one requirement, all schemes within it), for the
+// route that skips the validator.
+func (s *Server) authorize(r *http.Request, srs openapi3.SecurityRequirements) (context.Context, error) {
+	var errs []error
+	for _, sr := range srs {
+		ctx, err := r.Context(), error(nil)
+		for _, name := range slices.Sorted(maps.Keys(sr)) {
+			if ctx, err = s.authenticateScheme(r.WithContext(ctx), name, sr[name]); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			return ctx, nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return r.Context(), nil
+	}
+	return nil, securityError(errs)
+}
+
+// securityError picks the answer when no security requirement was met: the
+// first client error that is not merely "another scheme's credential", else
+// the first of those, else 401.
+func securityError(errs []error) error {
+	var fallback error
+	for _, e := range errs {
+		var o otherScheme
+		if errors.As(e, &o) {
+			if fallback == nil {
+				fallback = o.err
+			}
+			continue
+		}
+		if ae, ok := apperr.As(e); ok {
+			return ae
+		}
+	}
+	if fallback != nil {
+		return fallback
+	}
+	return errMissingToken
+}
+
+// patGate refuses personal access tokens, before any other work, on every
+// API operation whose security does not list the personalAccessToken
+// scheme: account management, the cookie endpoints, admin operations. The
+// spec, read at start-up, is the one list of where they are accepted.
+func patGate(accepts func(echo.Context) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if tok, ok := bearerToken(c.Request()); ok && pat.LooksLike(tok) && strings.HasPrefix(c.Path(), "/api/") && !accepts(c) {
+				return errPATNotAccepted
+			}
+			return next(c)
+		}
+	}
 }
 
 // validator is the OpenAPI request validator. Routes outside the spec (docs,
@@ -62,7 +188,7 @@ func (s *Server) validator(spec *openapi3.T, skip func(echo.Context) bool) echo.
 				if ec == nil {
 					return errMissingToken
 				}
-				rctx, err := s.authenticate(ec.Request())
+				rctx, err := s.authenticateScheme(ec.Request(), in.SecuritySchemeName, in.Scopes)
 				if err != nil {
 					return err
 				}
@@ -92,12 +218,7 @@ func validationError(me openapi3.MultiError) error {
 	for _, err := range me {
 		var sre *openapi3filter.SecurityRequirementsError
 		if errors.As(err, &sre) {
-			for _, e := range sre.Errors {
-				if ae, ok := apperr.As(e); ok {
-					return ae
-				}
-			}
-			return errMissingToken
+			return securityError(sre.Errors)
 		}
 	}
 	for _, err := range me {

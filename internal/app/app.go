@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"secureapi/internal/audit"
 	"secureapi/internal/auth"
 	"secureapi/internal/file"
+	"secureapi/internal/pat"
 	"secureapi/internal/platform/config"
 	"secureapi/internal/platform/fieldcrypt"
 	"secureapi/internal/platform/metrics"
@@ -47,8 +50,11 @@ type App struct {
 	Metrics *metrics.Metrics
 	Limiter ratelimit.Limiter
 	// Secrets seals values that must be recoverable (e.g. MFA seeds) with the
-	// FIELD_ENCRYPTION_KEYS ring; nil when no keys are configured.
+	// FIELD_ENCRYPTION_KEYS ring (in development, a generated key under
+	// DATA_DIR); nil in production when no keys are configured.
 	Secrets *fieldcrypt.Ring
+	// PATs are personal access tokens.
+	PATs *pat.Service
 	Handler http.Handler
 
 	closers []func() error
@@ -104,15 +110,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
 	}, cfg.HashConcurrency, cfg.HashQueueTimeout)
 	a.Audit = audit.NewService(a.Stores.Audit, log, now)
-	if len(cfg.FieldEncryptionKeys) > 0 {
-		keys := make([]fieldcrypt.Key, len(cfg.FieldEncryptionKeys))
-		for i, k := range cfg.FieldEncryptionKeys {
-			keys[i] = fieldcrypt.Key(k)
-		}
-		if a.Secrets, err = fieldcrypt.NewRing(keys); err != nil {
-			return nil, fmt.Errorf("FIELD_ENCRYPTION_KEYS: %w", err)
-		}
+	if a.Secrets, err = fieldRing(cfg); err != nil {
+		return nil, err
 	}
+	a.PATs = pat.NewService(pat.Deps{Store: a.Stores.AccessTokens, Audit: a.Audit, Now: now, Log: log})
 
 	policy := password.Policy{
 		MinLength: cfg.PasswordMinLength, MaxLength: cfg.PasswordMaxLength,
@@ -128,9 +129,21 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Config: auth.Config{
 			RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: cfg.RefreshReuseGrace, MaxFailures: cfg.LoginMaxFailures,
 			FailureWindow: cfg.LoginFailureWindow, Lockout: cfg.LoginLockout, ResetTTL: cfg.PasswordResetTTL,
-			PublicBaseURL: cfg.PublicBaseURL,
+			PublicBaseURL: cfg.PublicBaseURL, MFAIssuer: cfg.MFAIssuer,
 		},
+		MFA: a.Stores.MFA, Secrets: a.Secrets, AccessTokens: a.PATs,
 	})
+	if a.Secrets == nil {
+		// Seeds already stored cannot be opened without the ring: logins of
+		// those accounts would fail, so refuse to start and say why.
+		n, err := a.Auth.MFAInUse(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("count accounts with a second factor: %w", err)
+		}
+		if n > 0 {
+			return nil, fmt.Errorf("FIELD_ENCRYPTION_KEYS is required: %d account(s) use two-factor login and their TOTP seeds are encrypted with that key ring; set it to the keys they were sealed with", n)
+		}
+	}
 	a.Files, err = file.NewService(file.Deps{
 		Store: a.Stores.Files, Audit: a.Audit, Dir: cfg.UploadDir, MaxBytes: cfg.MaxUploadBytes,
 		Quota: cfg.UploadQuotaBytes, Allowed: cfg.UploadAllowedTypes, Now: now, Log: log,
@@ -139,7 +152,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
 	a.Users = user.NewService(user.Deps{
-		Store: a.Stores.Users, Sessions: a.Stores.Sessions, Files: a.Files, Audit: a.Audit,
+		Store: a.Stores.Users, Sessions: a.Stores.Sessions, Tokens: a.PATs, Files: a.Files, Audit: a.Audit,
 		Hasher: a.Hasher, Policy: policy, Now: now, Log: log,
 	})
 
@@ -182,6 +195,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Users:   a.Users,
 		Files:   a.Files,
 		Audit:   a.Audit,
+		PATs:    a.PATs,
 		Metrics: a.Metrics,
 		Limiter: a.Limiter,
 	})
@@ -190,6 +204,42 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	a.Handler = e
 	return a, nil
+}
+
+// DevFieldKeyFile is the development field-encryption key under DATA_DIR.
+const DevFieldKeyFile = "field-encryption.key"
+
+// fieldRing builds the field-encryption key ring: FIELD_ENCRYPTION_KEYS when
+// set; in development otherwise a key generated once and kept under DATA_DIR
+// (like the development signing key); in production otherwise none. A
+// development key already on disk stays in the ring behind configured keys,
+// so values it sealed still open and move to the configured key as used.
+func fieldRing(cfg *config.Config) (*fieldcrypt.Ring, error) {
+	keys := make([]fieldcrypt.Key, len(cfg.FieldEncryptionKeys))
+	for i, k := range cfg.FieldEncryptionKeys {
+		keys[i] = fieldcrypt.Key(k)
+	}
+	if !cfg.IsProduction() {
+		path := filepath.Join(cfg.DataDir, DevFieldKeyFile)
+		_, statErr := os.Stat(path)
+		if len(keys) == 0 || statErr == nil {
+			k, err := fieldcrypt.LoadOrCreateDevKey(path)
+			if err != nil {
+				return nil, fmt.Errorf("development field-encryption key: %w", err)
+			}
+			if !slices.ContainsFunc(keys, func(c fieldcrypt.Key) bool { return c.ID == k.ID }) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	ring, err := fieldcrypt.NewRing(keys)
+	if err != nil {
+		return nil, fmt.Errorf("FIELD_ENCRYPTION_KEYS: %w", err)
+	}
+	return ring, nil
 }
 
 // ReloadKeys re-reads JWT_SIGNING_KEY_FILE and JWT_VERIFICATION_KEYS_FILE
