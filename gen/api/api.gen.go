@@ -2055,6 +2055,20 @@ func (response VerifyMfa429ApplicationProblemPlusJSONResponse) VisitVerifyMfaRes
 	return err
 }
 
+type VerifyMfa500ApplicationProblemPlusJSONResponse Problem
+
+func (response VerifyMfa500ApplicationProblemPlusJSONResponse) VisitVerifyMfaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyMfa503ApplicationProblemPlusJSONResponse struct {
 	ServiceUnavailableApplicationProblemPlusJSONResponse
 }
