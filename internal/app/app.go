@@ -54,7 +54,7 @@ type App struct {
 	// DATA_DIR); nil in production when no keys are configured.
 	Secrets *fieldcrypt.Ring
 	// PATs are personal access tokens.
-	PATs *pat.Service
+	PATs    *pat.Service
 	Handler http.Handler
 
 	closers []func() error

@@ -118,7 +118,9 @@ func (s *Service) mfaOn(ctx context.Context, userID string) (bool, error) {
 
 // MFAEnabled reports whether userID has a confirmed second factor (shown to
 // the account and to admins, never the seed).
-func (s *Service) MFAEnabled(ctx context.Context, userID string) (bool, error) { return s.mfaOn(ctx, userID) }
+func (s *Service) MFAEnabled(ctx context.Context, userID string) (bool, error) {
+	return s.mfaOn(ctx, userID)
+}
 
 // MFAInUse counts the accounts with a confirmed factor; production refuses
 // to start without FIELD_ENCRYPTION_KEYS when there are any.

@@ -44,7 +44,7 @@ func TestValidRefusesTyposWithoutADatabase(t *testing.T) {
 			t.Errorf("%s: %q accepted", name, s)
 		}
 	}
-	if !LooksLike(flip(len(Prefix) + 3)) || LooksLike("eyJhbGciOiJFZERTQSJ9.e30.sig") {
+	if !LooksLike(flip(len(Prefix)+3)) || LooksLike("eyJhbGciOiJFZERTQSJ9.e30.sig") {
 		t.Error("LooksLike goes by the prefix")
 	}
 }
