@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -491,4 +492,30 @@ func TestMFASeedCopiedToAnotherAccountDoesNotDecrypt(t *testing.T) {
 			t.Fatalf("alice: %d", res.Status)
 		}
 	})
+}
+
+func TestMFAOutcomesAreCounted(t *testing.T) {
+	e := apitest.New(t, "sqlite", mfaEnv)
+	alice := e.NewAccount(t, "alice", false)
+	secret, _ := e.EnableTOTP(t, alice)
+	tok := mfaToken(t, e, alice)
+	verify(t, e, alice, map[string]string{"mfa_token": tok, "code": wrongCode(e, secret)})
+	e.LoginMFA(t, alice, secret)
+
+	rec := httptest.NewRecorder()
+	e.App.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`auth_mfa_events_total{event="enrol",outcome="success"} 1`,
+		`auth_mfa_events_total{event="confirm",outcome="success"} 1`,
+		`auth_mfa_events_total{event="challenge",outcome="success"} 2`,
+		`auth_mfa_events_total{event="verify",outcome="failure"} 1`,
+		`auth_mfa_events_total{event="verify",outcome="success"} 1`,
+		`auth_logins_total{outcome="failed"} 1`,
+		`auth_logins_total{outcome="succeeded"} 2`, // the first login, then the two-step one
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 	rateLimited *prometheus.CounterVec
 	audit       *prometheus.CounterVec
 	logins      *prometheus.CounterVec
+	mfa         *prometheus.CounterVec
 }
 
 // New registers the HTTP, rate-limit, audit and login collectors plus the Go and process collectors.
@@ -47,8 +48,12 @@ func New() *Metrics {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "auth_logins_total", Help: "Login attempts by outcome (succeeded, failed).",
 		}, []string{"outcome"}),
+		mfa: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auth_mfa_events_total",
+			Help: "Two-factor events by step (challenge, verify, enrol, confirm, disable, recovery_codes, admin_reset) and outcome.",
+		}, []string{"event", "outcome"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.rateLimited, m.audit, m.logins,
+	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.rateLimited, m.audit, m.logins, m.mfa,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -84,14 +89,31 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 // RateLimited counts a rejection by rule.
 func (m *Metrics) RateLimited(rule string) { m.rateLimited.WithLabelValues(rule).Inc() }
 
-// AuditEvent counts a recorded audit event; logins are also counted by outcome.
+// mfaEvents names the two-factor audit actions by the step they record.
+var mfaEvents = map[string]string{
+	"auth.login.mfa_required":        "challenge",
+	"auth.mfa.succeeded":             "verify",
+	"auth.mfa.failed":                "verify",
+	"mfa.totp.enrolment_started":     "enrol",
+	"mfa.totp.enabled":               "confirm",
+	"mfa.totp.disabled":              "disable",
+	"mfa.recovery_codes.regenerated": "recovery_codes",
+	"mfa.reset_by_admin":             "admin_reset",
+}
+
+// AuditEvent counts a recorded audit event; logins are also counted by
+// outcome (the second step of a two-factor login completes or fails one),
+// and two-factor events by step and outcome.
 func (m *Metrics) AuditEvent(action, outcome string) {
 	m.audit.WithLabelValues(action, outcome).Inc()
 	switch action {
-	case "auth.login.succeeded":
+	case "auth.login.succeeded", "auth.mfa.succeeded":
 		m.logins.WithLabelValues("succeeded").Inc()
-	case "auth.login.failed":
+	case "auth.login.failed", "auth.mfa.failed":
 		m.logins.WithLabelValues("failed").Inc()
+	}
+	if ev, ok := mfaEvents[action]; ok {
+		m.mfa.WithLabelValues(ev, outcome).Inc()
 	}
 }
 
