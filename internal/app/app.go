@@ -78,9 +78,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return nil, err
 	}
+	// Every failure below returns a nil *App, so the deferred close holds
+	// the database itself.
+	db := a.DB
 	defer func() {
 		if err != nil {
-			a.DB.Close()
+			db.Close()
 		}
 	}()
 	if cfg.AutoMigrate {
