@@ -77,10 +77,15 @@ func cmdMigrate(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 const keysUsage = `usage: api keys generate [--type signing|field] [--id ID]
-  Prints a new key for the operator's secret store.
+       api keys rotate-field [--batch N]
+  generate      prints a new key for the operator's secret store
+  rotate-field  re-encrypts stored secrets under the first FIELD_ENCRYPTION_KEYS key
 `
 
-func cmdKeys(env *cliEnv, args []string) error {
+func cmdKeys(ctx context.Context, env *cliEnv, args []string) error {
+	if len(args) > 0 && args[0] == "rotate-field" {
+		return cmdRotateField(ctx, env, args[1:])
+	}
 	args, err := subcommand(env, "keys", "generate", keysUsage, args)
 	if err != nil {
 		return err
@@ -124,7 +129,7 @@ const configUsage = `usage: api config check
   what production would refuse. Exit status 1 when the configuration is refused.
 `
 
-func cmdConfig(env *cliEnv, args []string) error {
+func cmdConfig(ctx context.Context, env *cliEnv, args []string) error {
 	args, err := subcommand(env, "config", "check", configUsage, args)
 	if err != nil {
 		return err
@@ -152,7 +157,14 @@ func cmdConfig(env *cliEnv, args []string) error {
 	for _, r := range refusals {
 		fmt.Fprintf(env.Stdout, "refused: %s\n", r.String())
 	}
-	if len(refusals) > 0 {
+	refusal, warning := fieldKeysInUse(ctx, cfg)
+	if warning != "" {
+		fmt.Fprintf(env.Stdout, "warning: %s\n", warning)
+	}
+	if refusal != "" {
+		fmt.Fprintf(env.Stdout, "refused: %s\n", refusal)
+	}
+	if len(refusals) > 0 || refusal != "" {
 		return exitError{code: 1}
 	}
 	fmt.Fprintln(env.Stdout, "ok")

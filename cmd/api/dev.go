@@ -10,14 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"secureapi/internal/app"
 )
 
 const devUsage = `usage: api dev reset --yes
   Deletes what the development server keeps under DATA_DIR: the SQLite
-  database, the development signing key, uploads and the mail outbox, so the
-  next start begins from nothing. Refused in production, for a PostgreSQL
-  DATABASE_URL (drop that database yourself), and while a server answers on
-  LISTEN_ADDR. An UPLOAD_DIR outside DATA_DIR is left alone.
+  database, the development signing and field-encryption keys, uploads and
+  the mail outbox, so the next start begins from nothing. Refused in
+  production, for a PostgreSQL DATABASE_URL (drop that database yourself),
+  and while a server answers on LISTEN_ADDR. An UPLOAD_DIR outside DATA_DIR
+  is left alone.
 `
 
 // devDataFiles are the entries the service itself creates in DATA_DIR; reset
@@ -26,6 +29,7 @@ const devUsage = `usage: api dev reset --yes
 func devDataFiles(dataDir, sqlitePath, uploadDir string) []string {
 	files := []string{
 		filepath.Join(dataDir, "jwt-signing.key"),
+		filepath.Join(dataDir, app.DevFieldKeyFile),
 		filepath.Join(dataDir, "outbox"),
 	}
 	if sqlitePath != "" {

@@ -46,6 +46,11 @@ func TestEveryCommandRefusesUnknownFlagsAndArguments(t *testing.T) {
 		{[]string{"keys"}, 2, "missing subcommand"},
 		{[]string{"keys", "generate", "--bogus"}, 2, "flag provided but not defined"},
 		{[]string{"keys", "generate", "--help"}, 0, "-type"},
+		{[]string{"keys", "rotate-field", "--batch", "0"}, 2, "--batch must be 1..1000"},
+		{[]string{"keys", "rotate-field", "extra"}, 2, "unexpected argument"},
+		{[]string{"mfa"}, 2, "missing subcommand"},
+		{[]string{"mfa", "code"}, 2, "--secret is required"},
+		{[]string{"mfa", "code", "--secret", "not base32!"}, 2, "not a base32 TOTP secret"},
 		{[]string{"audit", "verify", "--bogus"}, 2, "flag provided but not defined"},
 		{[]string{"audit", "check"}, 2, `unknown subcommand "check"`},
 		{[]string{"config", "check", "now"}, 2, "unexpected argument"},
@@ -117,7 +122,7 @@ func TestHealthcheck(t *testing.T) {
 
 func TestDevReset(t *testing.T) {
 	dir := t.TempDir()
-	ours := []string{"app.db", "app.db-wal", "jwt-signing.key", "outbox/1.eml", "uploads/ab/cdef"}
+	ours := []string{"app.db", "app.db-wal", "jwt-signing.key", "field-encryption.key", "outbox/1.eml", "uploads/ab/cdef"}
 	for _, f := range append(ours, "notes.txt") {
 		p := filepath.Join(dir, f)
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {

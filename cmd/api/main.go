@@ -5,6 +5,8 @@
 //	api users create-admin --email E --username U   (password from standard input)
 //	api audit verify                 check the audit log's hash chain
 //	api keys generate [--type signing|field]
+//	api keys rotate-field            re-encrypt stored secrets under the first field key
+//	api mfa code --secret BASE32     print the current TOTP code (development)
 //	api config check                 effective configuration (secrets masked), warnings, refusals
 //	api healthcheck                  probe the running server's /healthz (container health checks)
 //	api dev reset --yes              delete the development data under DATA_DIR
@@ -49,6 +51,8 @@ commands:
                                           create an admin; the password is read from standard input
   audit verify                            check the audit log's hash chain (exit 1 when broken)
   keys generate [--type signing|field]    print a new JWT signing key or field-encryption key
+  keys rotate-field [--batch N]           re-encrypt stored secrets under the first FIELD_ENCRYPTION_KEYS key
+  mfa code --secret BASE32                print the current TOTP code of a secret (development)
   config check                            print the effective configuration, warnings and refusals
   healthcheck                             exit 0 when the server on LISTEN_ADDR answers /healthz
   dev reset --yes                         delete the development database, keys, uploads and outbox
@@ -75,9 +79,11 @@ func run(ctx context.Context, args []string, environ []string, stdin io.Reader, 
 	case "audit":
 		return cmdAudit(ctx, env, args)
 	case "keys":
-		return cmdKeys(env, args)
+		return cmdKeys(ctx, env, args)
 	case "config":
-		return cmdConfig(env, args)
+		return cmdConfig(ctx, env, args)
+	case "mfa":
+		return cmdMFA(env, args)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, env, args)
 	case "dev":
