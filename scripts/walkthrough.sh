@@ -42,6 +42,15 @@ expect=(
   '^401 401 401 401 401 429 $'    # the lockout
   '^[0-9a-f]{8}-[0-9a-f]{4}-'     # create-admin prints the new id
   '^audit chain intact: [0-9]+ events$'
+  '"recovery_codes":\['          # two-factor: confirm with `api mfa code`
+  '"mfa_required":true'           # the password step asks for the second factor
+  '"token_type":"Bearer"'         # a recovery code completes the login
+  '"token":"sapat_'               # a personal access token, shown once
+  '"items":\['                    # it lists files
+  '^403$'                         # no files:write
+  '^403$'                         # no account management
+  '^204$'                         # revoked
+  '^401$'                         # and refused at once
 )
 
 for pass in 1 2; do
