@@ -46,3 +46,35 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		}
 	})
 }
+
+// Two-factor login and personal access tokens leave no seed, code, recovery
+// code, MFA token or access token in the log.
+func TestLogsHoldNoSecondFactorOrTokenSecrets(t *testing.T) {
+	apitest.Each(t, authEnv, func(t *testing.T, e *apitest.Env) {
+		a := e.NewAccount(t, "secretive", false)
+		secret, recovery := e.EnableTOTP(t, a)
+		mfa := mfaToken(t, e, a)
+		code := e.TOTPCode(t, secret, 0)
+		if res := verify(t, e, a, map[string]string{"mfa_token": mfa, "code": code}); res.Status != http.StatusOK {
+			t.Fatalf("verify: %d %s", res.Status, res.Body)
+		}
+		tok := mfaToken(t, e, a)
+		verify(t, e, a, map[string]string{"mfa_token": tok, "recovery_code": recovery[0]})
+		pat, _ := newPAT(t, e, a.Token, map[string]any{"name": "ci", "scopes": []string{"files:read"}})
+		e.Do(t, apitest.Request{URL: "/api/v1/files", Token: pat})
+		e.Do(t, apitest.Request{URL: "/api/v1/users/me/tokens", Token: pat}) // refused: 403
+
+		logs := e.Logs.String()
+		for name, s := range map[string]string{
+			"TOTP secret": secret, "recovery code": recovery[0], "MFA token": mfa, "second MFA token": tok,
+			"personal access token": pat, "token body": pat[len("sapat_"):],
+		} {
+			if strings.Contains(logs, s) {
+				t.Errorf("the log contains the %s", name)
+			}
+		}
+		if strings.Contains(logs, `"`+code+`"`) {
+			t.Error("the log contains the TOTP code")
+		}
+	})
+}
