@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -518,4 +519,37 @@ func TestMFAOutcomesAreCounted(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// One code, sent at once on several MFA tokens of the same account: exactly
+// one request logs in (the time step is claimed by a conditional write).
+func TestMFAConcurrentReplayLogsInOnce(t *testing.T) {
+	apitest.Each(t, mfaEnv, func(t *testing.T, e *apitest.Env) {
+		alice := e.NewAccount(t, "alice", false)
+		secret, _ := e.EnableTOTP(t, alice)
+		const n = 3 // within the failure budget, so no attempt is refused for lockout
+		toks := make([]string, n)
+		for i := range toks {
+			toks[i] = mfaToken(t, e, alice)
+		}
+		code := e.TOTPCode(t, secret, 0)
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for _, tok := range toks {
+			wg.Go(func() {
+				res := e.Serve(t, apitest.NewHTTPRequest(t, apitest.Request{Method: "POST", URL: "/api/v1/auth/mfa/verify",
+					RemoteAddr: alice.Addr, Body: map[string]string{"mfa_token": tok, "code": code}}))
+				statuses <- res.Status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		if count[200] != 1 || count[401] != n-1 {
+			t.Fatalf("statuses = %v, want one 200 and %d 401", count, n-1)
+		}
+	})
 }
