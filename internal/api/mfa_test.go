@@ -337,6 +337,13 @@ func TestMFAChallengeDiesWithThePassword(t *testing.T) {
 		if res.Status != 401 || !strings.Contains(string(res.Body), "MFA token") {
 			t.Fatalf("MFA token from before the password change: %d %s", res.Status, res.Body)
 		}
+		// A new password does not remove the second factor: whoever reset
+		// or changed it still needs the authenticator.
+		res = e.Do(t, apitest.Request{Method: "POST", URL: "/api/v1/auth/login", RemoteAddr: alice.Addr,
+			Body: map[string]string{"email": alice.Email, "password": "Another-Horse-7"}})
+		if res.Status != 200 || res.JSON(t)["mfa_required"] != true || res.Cookie("refresh_token") != nil {
+			t.Fatalf("login with the new password: %d %s", res.Status, res.Body)
+		}
 	})
 }
 
