@@ -39,7 +39,7 @@ func TestBrokenFilesAreReported(t *testing.T) {
 		{"no version stamp", dockerfilePath, "-X main.version=${VERSION}", "", "main.version"},
 		{".git sent", dockerignorePath, "\n.git\n", "\n", "does not exclude .git/HEAD"},
 		{".env sent", dockerignorePath, "**/.env\n", "", "does not exclude .env,"},
-		{"sources excluded", dockerignorePath, "\ndeploy\n", "\ndeploy\ncmd\n", "excludes cmd/api/main.go"},
+		{"sources excluded", dockerignorePath, "\ndeploy\n", "\ndeploy\ncmd\n", "cmd/api/main.go"},
 		{"proxy without DOMAIN", composePath, "      DOMAIN: ${DOMAIN:?set DOMAIN in deploy/.env}\n", "      OTHER: x\n", "does not receive DOMAIN"},
 		{"no api healthcheck", composePath, `test: ["CMD", "/api", "healthcheck"]`, `test: ["CMD", "true"]`, "healthcheck is"},
 		{"writable root", composePath, "read_only: true", "read_only: false", "read_only is not true"},

@@ -253,7 +253,7 @@ func checkProxy(root string, project *types.Project, servers []string, ps *probl
 		for _, m := range caddyEnvRef.FindAllStringSubmatch(string(caddy), -1) {
 			v, ok := s.Environment[m[1]]
 			if !ok || v == nil || *v == "" {
-				ps.add(composePath, 0, "service %s (the proxy) does not receive %s, which %s uses as {$%s}; add it to its environment", name, m[1], caddyfilePath, m[1])
+				ps.add(composePath, 0, "service %s mounts %s but does not receive %s, which the Caddyfile uses as {$%s}; add it to its environment", name, caddyfilePath, m[1], m[1])
 			}
 		}
 		for _, m := range caddyUpstreams.FindAllStringSubmatch(string(caddy), -1) {

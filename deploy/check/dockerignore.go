@@ -69,10 +69,21 @@ func checkDockerignore(root string, ps *problems) {
 			ps.add(dockerignorePath, 0, "does not exclude %s, so `COPY . .` sends it to the builder and into the build stage", p)
 		}
 	}
+	var excluded []string
 	for _, p := range neededByBuild(root) {
 		if ignored(p) {
-			ps.add(dockerignorePath, 0, "excludes %s, which the image build needs", p)
+			excluded = append(excluded, p)
 		}
+	}
+	switch n := len(excluded); {
+	case n == 1:
+		ps.add(dockerignorePath, 0, "excludes %s, which the image build needs", excluded[0])
+	case n > 1:
+		list := strings.Join(excluded[:min(n, 3)], ", ")
+		if n > 3 {
+			list += ", ..."
+		}
+		ps.add(dockerignorePath, 0, "excludes %d files the image build needs: %s", n, list)
 	}
 }
 
