@@ -165,7 +165,8 @@ func toAPISession(x auth.Session, currentID string) gen.Session {
 func toAPIUser(u user.User) gen.User {
 	return gen.User{
 		Id: parseUUID(u.ID), Email: openapi_types.Email(u.Email), Username: u.Username, DisplayName: u.DisplayName,
-		Role: gen.Role(u.Role), IsActive: u.IsActive, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		Role: gen.Role(u.Role), IsActive: u.IsActive, EmailVerifiedAt: u.EmailVerifiedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }
 

@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Config: auth.Config{
 			RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: cfg.RefreshReuseGrace, MaxFailures: cfg.LoginMaxFailures,
 			FailureWindow: cfg.LoginFailureWindow, Lockout: cfg.LoginLockout, ResetTTL: cfg.PasswordResetTTL,
-			PublicBaseURL: cfg.PublicBaseURL,
+			EmailChangeTTL: cfg.EmailChangeTTL, PublicBaseURL: cfg.PublicBaseURL,
 		},
 	})
 	a.Files, err = file.NewService(file.Deps{

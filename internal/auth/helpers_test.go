@@ -151,7 +151,7 @@ func (e *env) outboxToken(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`https://app\.example\.com/reset-password\?token=([A-Za-z0-9_-]+)`).FindSubmatch(b)
+	m := regexp.MustCompile(`https://app\.example\.com/reset-password#token=([A-Za-z0-9_-]+)`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("no reset link in %q", b)
 	}

@@ -136,6 +136,8 @@ type Config struct {
 	LoginLockout       time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
 
 	PasswordResetTTL time.Duration `env:"PASSWORD_RESET_TTL" envDefault:"30m"`
+	// EmailChangeTTL is how long the link confirming a new address works.
+	EmailChangeTTL time.Duration `env:"EMAIL_CHANGE_TTL" envDefault:"1h"`
 	// PublicBaseURL never ends with a slash so paths can be appended.
 	PublicBaseURL string `env:"PUBLIC_BASE_URL" envDefault:"http://localhost:8080"`
 
