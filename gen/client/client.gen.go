@@ -765,7 +765,9 @@ type ClientInterface interface {
 
 	// DeleteMeWithBody Delete the caller's account
 	//
-	// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
+	// Needs the current password; wrong guesses count against the same per-account budget as
+	// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
+	// files. The last active admin cannot delete their account (409).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -774,7 +776,9 @@ type ClientInterface interface {
 
 	// DeleteMe Delete the caller's account
 	//
-	// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
+	// Needs the current password; wrong guesses count against the same per-account budget as
+	// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
+	// files. The last active admin cannot delete their account (409).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -860,7 +864,9 @@ type ClientInterface interface {
 
 	// ChangePasswordWithBody Change the caller's password
 	//
-	// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
+	// Needs the current password; wrong guesses count against the same per-account budget as
+	// logins (429 with `Retry-After` once it is spent). Every other session of the account is
+	// revoked, and reset links already mailed stop working.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -869,7 +875,9 @@ type ClientInterface interface {
 
 	// ChangePassword Change the caller's password
 	//
-	// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
+	// Needs the current password; wrong guesses count against the same per-account budget as
+	// logins (429 with `Retry-After` once it is spent). Every other session of the account is
+	// revoked, and reset links already mailed stop working.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1285,7 +1293,9 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 
 // DeleteMeWithBody Delete the caller's account
 //
-// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
+// Needs the current password; wrong guesses count against the same per-account budget as
+// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
+// files. The last active admin cannot delete their account (409).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1304,7 +1314,9 @@ func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body 
 
 // DeleteMe Delete the caller's account
 //
-// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
+// Needs the current password; wrong guesses count against the same per-account budget as
+// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
+// files. The last active admin cannot delete their account (409).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1470,7 +1482,9 @@ func (c *Client) ConfirmEmailChange(ctx context.Context, body ConfirmEmailChange
 
 // ChangePasswordWithBody Change the caller's password
 //
-// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
+// Needs the current password; wrong guesses count against the same per-account budget as
+// logins (429 with `Retry-After` once it is spent). Every other session of the account is
+// revoked, and reset links already mailed stop working.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1489,7 +1503,9 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change the caller's password
 //
-// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
+// Needs the current password; wrong guesses count against the same per-account budget as
+// logins (429 with `Retry-After` once it is spent). Every other session of the account is
+// revoked, and reset links already mailed stop working.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3004,7 +3020,9 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteMeWithBodyWithResponse Delete the caller's account
 	//
-	// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
+	// Needs the current password; wrong guesses count against the same per-account budget as
+	// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
+	// files. The last active admin cannot delete their account (409).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3013,7 +3031,9 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteMeWithResponse Delete the caller's account
 	//
-	// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
+	// Needs the current password; wrong guesses count against the same per-account budget as
+	// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
+	// files. The last active admin cannot delete their account (409).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3101,7 +3121,9 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
-	// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
+	// Needs the current password; wrong guesses count against the same per-account budget as
+	// logins (429 with `Retry-After` once it is spent). Every other session of the account is
+	// revoked, and reset links already mailed stop working.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3110,7 +3132,9 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change the caller's password
 	//
-	// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
+	// Needs the current password; wrong guesses count against the same per-account budget as
+	// logins (429 with `Retry-After` once it is spent). Every other session of the account is
+	// revoked, and reset links already mailed stop working.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5716,7 +5740,9 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 
 // DeleteMeWithBodyWithResponse Delete the caller's account
 //
-// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
+// Needs the current password; wrong guesses count against the same per-account budget as
+// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
+// files. The last active admin cannot delete their account (409).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5731,7 +5757,9 @@ func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, 
 
 // DeleteMeWithResponse Delete the caller's account
 //
-// Needs the current password. Deletes the account, its sessions and its files. The last active admin cannot delete their account (409).
+// Needs the current password; wrong guesses count against the same per-account budget as
+// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
+// files. The last active admin cannot delete their account (409).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5867,7 +5895,9 @@ func (c *ClientWithResponses) ConfirmEmailChangeWithResponse(ctx context.Context
 
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
-// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
+// Needs the current password; wrong guesses count against the same per-account budget as
+// logins (429 with `Retry-After` once it is spent). Every other session of the account is
+// revoked, and reset links already mailed stop working.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5882,7 +5912,9 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change the caller's password
 //
-// Needs the current password. Every other session of the account is revoked, and reset links already mailed stop working.
+// Needs the current password; wrong guesses count against the same per-account budget as
+// logins (429 with `Retry-After` once it is spent). Every other session of the account is
+// revoked, and reset links already mailed stop working.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
 	a.Users = user.NewService(user.Deps{
-		Store: a.Stores.Users, Sessions: a.Stores.Sessions, Files: a.Files, Audit: a.Audit,
+		Store: a.Stores.Users, Sessions: a.Stores.Sessions, Passwords: a.Auth, Files: a.Files, Audit: a.Audit,
 		Hasher: a.Hasher, Policy: policy, Now: now, Log: log,
 	})
 

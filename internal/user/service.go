@@ -52,33 +52,44 @@ type SessionRevoker interface {
 	DeletePasswordResets(ctx context.Context, userID string) error
 }
 
+// PasswordChecker checks an account's current password under the same
+// failed-attempt budget and lockout as logging in (auth.Service), so that a
+// stolen access token does not buy unlimited guesses.
+type PasswordChecker interface {
+	CheckPassword(ctx context.Context, u User, pw string) error
+}
+
 // FileRemover deletes the stored content of every file an account owns.
 type FileRemover interface {
 	RemoveOwnerFiles(ctx context.Context, ownerID string) error
 }
 
-// Deps are the Service's collaborators. Files may be nil (no file storage).
+// Deps are the Service's collaborators. Files may be nil (no file storage);
+// Passwords may be nil only in tests (the hasher then checks alone, with no
+// failure budget).
 type Deps struct {
-	Store    Store
-	Sessions SessionRevoker
-	Files    FileRemover
-	Audit    *audit.Service
-	Hasher   *password.Hasher
-	Policy   password.Policy
-	Now      func() time.Time
-	Log      *slog.Logger
+	Store     Store
+	Sessions  SessionRevoker
+	Passwords PasswordChecker
+	Files     FileRemover
+	Audit     *audit.Service
+	Hasher    *password.Hasher
+	Policy    password.Policy
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Service applies the account rules: who may see and change which account.
 type Service struct {
-	store    Store
-	sessions SessionRevoker
-	files    FileRemover
-	audit    *audit.Service
-	hasher   *password.Hasher
-	policy   password.Policy
-	now      func() time.Time
-	log      *slog.Logger
+	store     Store
+	sessions  SessionRevoker
+	passwords PasswordChecker
+	files     FileRemover
+	audit     *audit.Service
+	hasher    *password.Hasher
+	policy    password.Policy
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // NewService returns a Service; Now defaults to time.Now and Log to slog.Default.
@@ -90,7 +101,7 @@ func NewService(d Deps) *Service {
 		d.Log = slog.Default()
 	}
 	return &Service{
-		store: d.Store, sessions: d.Sessions, files: d.Files, audit: d.Audit,
+		store: d.Store, sessions: d.Sessions, passwords: d.Passwords, files: d.Files, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, now: d.Now, log: d.Log,
 	}
 }
@@ -127,8 +138,12 @@ func (s *Service) record(ctx context.Context, e audit.Entry) {
 	_ = s.audit.Record(ctx, e)
 }
 
-// verify checks pw against u's stored hash. A mismatch is ErrWrongPassword.
+// verify checks pw, u's current password. A mismatch is ErrWrongPassword;
+// with a PasswordChecker, a spent failure budget is a 429.
 func (s *Service) verify(ctx context.Context, u User, pw string) error {
+	if s.passwords != nil {
+		return s.passwords.CheckPassword(ctx, u, pw)
+	}
 	ok, _, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
 	switch {
 	case errors.Is(err, password.ErrBusy):
