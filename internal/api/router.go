@@ -82,6 +82,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		ratelimit.Middleware(d.Limiter, s.ipRules(), s.onRateLimited),
 		s.uploadGuard(isUpload),
 		s.validator(spec, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
+		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
 		// The per-user limit needs the caller, known only after authentication.
 		ratelimit.Middleware(d.Limiter, s.userRules(), s.onRateLimited),
 	)
