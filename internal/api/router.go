@@ -103,6 +103,7 @@ var authRoutes = map[string]bool{
 	"POST /api/v1/auth/password/forgot": true, "POST /api/v1/auth/password/reset": true,
 	"POST /api/v1/users/me/password": true, "DELETE /api/v1/users/me": true,
 	"POST /api/v1/users/me/email": true, "POST /api/v1/users/me/email/confirm": true,
+	"POST /api/v1/auth/email/verify": true, "POST /api/v1/auth/email/verify/resend": true,
 }
 
 func probe(c echo.Context) bool { p := c.Path(); return p == "/healthz" || p == "/readyz" }

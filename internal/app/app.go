@@ -128,7 +128,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Config: auth.Config{
 			RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: cfg.RefreshReuseGrace, MaxFailures: cfg.LoginMaxFailures,
 			FailureWindow: cfg.LoginFailureWindow, Lockout: cfg.LoginLockout, ResetTTL: cfg.PasswordResetTTL,
-			EmailChangeTTL: cfg.EmailChangeTTL, PublicBaseURL: cfg.PublicBaseURL,
+			EmailChangeTTL: cfg.EmailChangeTTL, VerifyTTL: cfg.EmailVerifyTTL,
+			RequireVerifiedEmail: cfg.RequireVerifiedEmail, PublicBaseURL: cfg.PublicBaseURL,
 		},
 	})
 	a.Files, err = file.NewService(file.Deps{

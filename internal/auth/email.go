@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"secureapi/internal/audit"
 	"secureapi/internal/platform/apperr"
@@ -135,4 +136,82 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p Principal, token str
 		Details: map[string]any{"new_email": logging.MaskEmail(out.Email), "sessions_revoked": len(revoked)},
 	})
 	return out, nil
+}
+
+// Audit action of a verified address.
+const ActionEmailVerified = "user.email_verified"
+
+// sendVerification mails u a link that verifies its current address. A
+// failure is logged: the account exists either way and can ask again.
+func (s *Service) sendVerification(ctx context.Context, u user.User, now time.Time) {
+	plain, err := s.issueMailToken(ctx, nil, u.ID, PurposeEmailVerify, u.Email, now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "storing a verification token failed", "user_id", u.ID, "err", err)
+		return
+	}
+	s.send(ctx, u.ID, Message{
+		To:      u.Email,
+		Subject: "Verify your email address",
+		Body: fmt.Sprintf("Please confirm that this address belongs to your account.\n\n"+
+			"Open this link within %d hours:\n\n%s\n\n"+
+			"If you did not create an account, ignore this message.\n",
+			int(s.cfg.VerifyTTL.Hours()), s.link("/verify-email", plain)),
+	})
+}
+
+func (s *Service) accountExistsMessage(to string) Message {
+	return Message{
+		To:      to,
+		Subject: "You already have an account",
+		Body: "Someone tried to create an account with this address, which already has one.\n\n" +
+			"If it was you, log in instead, or ask for a password reset if you forgot your password.\n" +
+			"If it was not you, ignore this message: nothing was changed.\n",
+	}
+}
+
+// VerifyEmail marks an account's address verified with a mailed link. The
+// link proves only the address it was sent to: once the account has moved
+// to another address it no longer works.
+func (s *Service) VerifyEmail(ctx context.Context, token string) error {
+	now := s.clock()
+	var u user.User
+	err := s.sessions.InTx(ctx, func(tx Store) error {
+		t, err := consumeMailToken(ctx, tx, PurposeEmailVerify, token, now)
+		if err != nil {
+			return err
+		}
+		if u, err = tx.Users().ByID(ctx, t.UserID); err != nil {
+			if errors.Is(err, user.ErrNotFound) {
+				return ErrInvalidMailToken
+			}
+			return err
+		}
+		if u.Email != t.Email {
+			return ErrInvalidMailToken
+		}
+		if u.EmailVerifiedAt != nil {
+			return nil
+		}
+		u.EmailVerifiedAt, u.UpdatedAt = &now, now
+		_, err = tx.Users().Update(ctx, u)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.record(ctx, audit.Entry{ActorID: u.ID, Action: ActionEmailVerified, TargetType: "user", TargetID: u.ID})
+	return nil
+}
+
+// ResendVerification mails the caller a new verification link (voiding
+// the earlier ones) unless the address is verified already.
+func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
+	u, err := s.users.ByID(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if u.EmailVerifiedAt == nil {
+		s.sendVerification(ctx, u, s.clock())
+	}
+	return nil
 }

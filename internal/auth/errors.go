@@ -17,6 +17,9 @@ var (
 	// ErrInvalidRefresh answers a refresh with a missing, unknown, reused or
 	// revoked refresh token.
 	ErrInvalidRefresh = apperr.New(apperr.Unauthorized, "Missing, invalid or expired refresh token.")
+	// ErrEmailUnverified answers a login with the right password to an
+	// account that has not verified its address while that is required.
+	ErrEmailUnverified = apperr.New(apperr.Unverified, "Verify your email address first: a new link is on its way to it.")
 	// ErrInvalidMailToken names the token field of a request that presented
 	// an unknown, spent, expired, superseded or foreign mailed token.
 	ErrInvalidMailToken = apperr.Field("body", "token", "The token is invalid or has expired.")

@@ -65,6 +65,10 @@ type Config struct {
 	// confirm a new address and verify an account's address.
 	EmailChangeTTL time.Duration
 	VerifyTTL      time.Duration
+	// RequireVerifiedEmail refuses logins of accounts whose address is not
+	// verified, and makes registration answer alike for new and taken
+	// addresses.
+	RequireVerifiedEmail bool
 	// PublicBaseURL is where the web pages live that mailed links open,
 	// e.g. PublicBaseURL + "/reset-password#token=...".
 	PublicBaseURL string
@@ -164,7 +168,12 @@ type Tokens struct {
 // microseconds), so values compare equal after a round trip.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// Register creates an account with the user role.
+// Register creates an account with the user role and mails it a
+// verification link. With RequireVerifiedEmail on, a taken address is not an
+// error: the answer (accepted, no account returned) is the same as for a new
+// one, and the address's owner gets a mail saying an account exists, so
+// registering cannot test which addresses have accounts. Otherwise a taken
+// address is user.ErrEmailTaken. A taken username is always a conflict.
 func (s *Service) Register(ctx context.Context, rawEmail, rawUsername, pw string, displayName *string) (user.User, error) {
 	email, err := user.ParseEmail(rawEmail)
 	if err != nil {
@@ -190,10 +199,17 @@ func (s *Service) Register(ctx context.Context, rawEmail, rawUsername, pw string
 		ID: id.String(), Email: string(email), Username: string(username), DisplayName: displayName,
 		PasswordHash: hash, Role: user.RoleUser, IsActive: true, CreatedAt: now, UpdatedAt: now,
 	})
+	if errors.Is(err, user.ErrEmailTaken) && s.cfg.RequireVerifiedEmail {
+		if owner, err := s.users.ByEmail(ctx, string(email)); err == nil {
+			s.send(ctx, owner.ID, s.accountExistsMessage(owner.Email))
+		}
+		return user.User{}, nil
+	}
 	if err != nil {
 		return user.User{}, err
 	}
 	s.record(ctx, audit.Entry{ActorID: u.ID, Action: "user.registered", TargetType: "user", TargetID: u.ID})
+	s.sendVerification(ctx, u, now)
 	return u, nil
 }
 
@@ -258,6 +274,16 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
 	case !u.IsActive:
 		s.loginFailed(ctx, u.ID, email, "inactive")
 		return Tokens{}, ErrInvalidCredentials
+	case s.cfg.RequireVerifiedEmail && u.EmailVerifiedAt == nil:
+		// The right password proves the caller may hear that the address
+		// is unproven; a fresh link lets them out (the old one may be lost
+		// or expired).
+		if err := s.throttle.clear(ctx, throttleKey(email)); err != nil {
+			s.log.ErrorContext(ctx, "clearing the login throttle failed", "err", err)
+		}
+		s.loginFailed(ctx, u.ID, email, "email_unverified")
+		s.sendVerification(ctx, u, now)
+		return Tokens{}, ErrEmailUnverified
 	}
 
 	if err := s.throttle.clear(ctx, throttleKey(email)); err != nil {
