@@ -33,7 +33,8 @@ done
 # What the README's comments promise, in the order the block prints it.
 expect=(
   '"email":"alice-'               # register: 201 and the user
-  '"username":"alice'             # GET /users/me
+  '^204$'                         # the mailed verification link
+  '"email_verified_at":"20'       # GET /users/me: the address is verified
   '"items":\['                    # sessions and files
   '^hello$'                       # the download
   '"access_token":"'              # refresh

@@ -61,6 +61,16 @@ type LoginThrottle struct {
 	LockedUntil    *time.Time
 }
 
+type MailToken struct {
+	TokenHash string
+	UserID    string
+	Purpose   string
+	Email     *string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
 type MfaChallenge struct {
 	TokenHash  string
 	UserID     string
@@ -86,14 +96,6 @@ type MfaTotp struct {
 	UpdatedAt    time.Time
 }
 
-type PasswordReset struct {
-	TokenHash string
-	UserID    string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	UsedAt    *time.Time
-}
-
 type RefreshToken struct {
 	TokenHash  string
 	SessionID  string
@@ -114,13 +116,14 @@ type Session struct {
 }
 
 type User struct {
-	ID           string
-	Email        string
-	Username     string
-	DisplayName  *string
-	PasswordHash string
-	Role         string
-	IsActive     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID              string
+	Email           string
+	Username        string
+	DisplayName     *string
+	PasswordHash    string
+	Role            string
+	IsActive        bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	EmailVerifiedAt *time.Time
 }

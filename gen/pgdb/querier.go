@@ -16,7 +16,8 @@ type Querier interface {
 	// factor enrolled again in the meantime has another secret and stays pending.
 	ConfirmTOTP(ctx context.Context, arg ConfirmTOTPParams) (int64, error)
 	ConsumeMFAChallenge(ctx context.Context, arg ConsumeMFAChallengeParams) (int64, error)
-	ConsumePasswordReset(ctx context.Context, arg ConsumePasswordResetParams) (string, error)
+	// Spends an unexpired, unused token of one purpose; a second use finds nothing.
+	ConsumeMailToken(ctx context.Context, arg ConsumeMailTokenParams) (ConsumeMailTokenRow, error)
 	CountAdmins(ctx context.Context) (int64, error)
 	CountConfirmedTOTP(ctx context.Context) (int64, error)
 	CountLiveAccessTokens(ctx context.Context, arg CountLiveAccessTokensParams) (int64, error)
@@ -24,18 +25,19 @@ type Querier interface {
 	CreateAccessToken(ctx context.Context, arg CreateAccessTokenParams) (AccessToken, error)
 	CreateFile(ctx context.Context, arg CreateFileParams) (File, error)
 	CreateMFAChallenge(ctx context.Context, arg CreateMFAChallengeParams) error
-	CreatePasswordReset(ctx context.Context, arg CreatePasswordResetParams) error
+	CreateMailToken(ctx context.Context, arg CreateMailTokenParams) error
 	CreateSession(ctx context.Context, arg CreateSessionParams) (Session, error)
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
 	CurrentRefreshToken(ctx context.Context, sessionID string) (RefreshToken, error)
 	DeleteFile(ctx context.Context, id string) (int64, error)
 	DeleteLoginThrottle(ctx context.Context, key string) error
 	DeleteMFAChallenges(ctx context.Context, userID string) error
+	// Voids an account's tokens of one purpose, or of every purpose when it is empty.
+	DeleteMailTokens(ctx context.Context, arg DeleteMailTokensParams) error
 	DeleteRecoveryCodes(ctx context.Context, userID string) error
 	DeleteSpentMFAChallenges(ctx context.Context, arg DeleteSpentMFAChallengesParams) error
 	DeleteTOTP(ctx context.Context, userID string) (int64, error)
 	DeleteUser(ctx context.Context, id string) (int64, error)
-	DeleteUserPasswordResets(ctx context.Context, userID string) error
 	GetAuditChain(ctx context.Context) (GetAuditChainRow, error)
 	GetFile(ctx context.Context, id string) (File, error)
 	GetLoginThrottle(ctx context.Context, key string) (LoginThrottle, error)

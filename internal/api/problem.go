@@ -52,6 +52,7 @@ var kinds = map[apperr.Kind]problemKind{
 	apperr.RangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, "range-not-satisfiable", "Range not satisfiable", "The requested range lies outside the content."},
 	apperr.TooManyRequests:     {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many requests. Retry later."},
 	apperr.Unavailable:         {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable", "The service is temporarily unavailable."},
+	apperr.Unverified:          {http.StatusForbidden, "email-unverified", "Email not verified", "Verify your email address first."},
 }
 
 var (
@@ -64,7 +65,10 @@ var (
 
 func init() {
 	for k, v := range kinds {
-		statusToKind[v.status] = k
+		// A bare 403 from middleware is the generic kind, never the specific one.
+		if k != apperr.Unverified {
+			statusToKind[v.status] = k
+		}
 	}
 }
 

@@ -104,6 +104,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		patGate(acceptsPAT),
 		s.uploadGuard(isUpload, security[http.MethodPost+" /api/v1/files"]),
 		s.validator(spec, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
+		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
 		// The per-user limit needs the caller, known only after authentication.
 		ratelimit.Middleware(d.Limiter, s.userRules(), s.onRateLimited),
 	)
@@ -118,14 +119,19 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	return e, nil
 }
 
-// authRoutes are the credential endpoints: stricter per-IP limits slow
-// password guessing and account enumeration across accounts.
+// authRoutes are the credential endpoints (method and route): stricter
+// per-IP limits slow password guessing and account enumeration across
+// accounts. Every request that checks a password, spends a mailed token or
+// sends mail is one.
 var authRoutes = map[string]bool{
-	"/api/v1/auth/login": true, "/api/v1/auth/register": true, "/api/v1/auth/refresh": true,
-	"/api/v1/auth/password/forgot": true, "/api/v1/auth/password/reset": true,
+	"POST /api/v1/auth/login": true, "POST /api/v1/auth/register": true, "POST /api/v1/auth/refresh": true,
+	"POST /api/v1/auth/password/forgot": true, "POST /api/v1/auth/password/reset": true,
+	"POST /api/v1/users/me/password": true, "DELETE /api/v1/users/me": true,
+	"POST /api/v1/users/me/email": true, "POST /api/v1/users/me/email/confirm": true,
+	"POST /api/v1/auth/email/verify": true, "POST /api/v1/auth/email/verify/resend": true,
 	// Second-factor codes and the passwords that go with them.
-	"/api/v1/auth/mfa/verify": true, "/api/v1/users/me/mfa/totp": true, "/api/v1/users/me/mfa/totp/confirm": true,
-	"/api/v1/users/me/mfa/totp/disable": true, "/api/v1/users/me/mfa/recovery-codes": true,
+	"POST /api/v1/auth/mfa/verify": true, "POST /api/v1/users/me/mfa/totp": true, "POST /api/v1/users/me/mfa/totp/confirm": true,
+	"POST /api/v1/users/me/mfa/totp/disable": true, "POST /api/v1/users/me/mfa/recovery-codes": true,
 }
 
 var specParam = regexp.MustCompile(`\{([^}/]+)\}`)
@@ -180,7 +186,7 @@ func (s *Server) ipRules() []ratelimit.Rule {
 			return c.RealIP(), !probe(c)
 		}},
 		{Name: "auth", Limit: burst(cfg.RateLimitAuthPerMinute), Key: func(c echo.Context) (string, bool) {
-			return c.RealIP(), c.Request().Method == http.MethodPost && authRoutes[c.Path()]
+			return c.RealIP(), authRoutes[c.Request().Method+" "+c.Path()]
 		}},
 	}
 }

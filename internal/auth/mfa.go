@@ -10,7 +10,6 @@ import (
 	"secureapi/internal/audit"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/platform/logging"
-	"secureapi/internal/platform/password"
 	"secureapi/internal/platform/totp"
 	"secureapi/internal/user"
 )
@@ -131,46 +130,19 @@ func (s *Service) MFAInUse(ctx context.Context) (int64, error) {
 	return s.mfa.CountConfirmedTOTP(ctx)
 }
 
-// budgeted runs check as one attempt against the login failure budget of
-// email: a locked account is refused before check runs; a check that ran
-// and failed stays counted; a check that could not run (an error) is
-// refunded. A successful check clears the count when it completes a login
-// (complete), and otherwise only takes its own attempt back, so that earlier
-// failures stay counted: a right password never buys more code guesses.
-func (s *Service) budgeted(ctx context.Context, email string, complete bool, check func() (bool, error)) (bool, error) {
-	key := throttleKey(NormalizeEmail(email))
-	adm, err := s.throttle.admit(ctx, key, s.clock())
-	if err != nil {
-		return false, err
-	}
-	if adm.lockedFor > 0 {
-		return false, errLocked(adm.lockedFor)
-	}
-	ok, err := check()
-	switch {
-	case err != nil || (ok && !complete):
-		if rerr := s.throttle.refund(context.WithoutCancel(ctx), key, adm); rerr != nil {
-			s.log.ErrorContext(ctx, "refunding a credential check failed", "err", rerr)
-		}
-	case ok:
+// secondFactorAttempt runs check (a code, or a password and a code) as one
+// attempt against the account's login failure budget (attempt): refused
+// while locked, counted when it fails, refunded when it could not run. Right
+// answers clear the budget, as a completed login does.
+func (s *Service) secondFactorAttempt(ctx context.Context, u user.User, check func() (bool, error)) (bool, error) {
+	key := throttleKey(u.Email)
+	ok, _, err := s.attempt(ctx, key, s.clock(), check)
+	if err == nil && ok {
 		if cerr := s.throttle.clear(ctx, key); cerr != nil {
 			s.log.ErrorContext(ctx, "clearing the login throttle failed", "err", cerr)
 		}
 	}
 	return ok, err
-}
-
-// mfaVerifyPassword verifies pw against u's stored hash; a malformed hash fails closed.
-func (s *Service) mfaVerifyPassword(ctx context.Context, u user.User, pw string) (bool, error) {
-	ok, _, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
-	if errors.Is(err, password.ErrMalformedHash) {
-		s.log.ErrorContext(ctx, "stored password hash is malformed", "user_id", u.ID)
-		return false, nil
-	}
-	if err != nil {
-		return false, s.hashErr(err)
-	}
-	return ok, nil
 }
 
 // beginSecondFactor is the end of a password step whose account has a
@@ -234,7 +206,7 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken string, f SecondFactor
 	if f.RecoveryCode != "" {
 		method = MethodRecoveryCode
 	}
-	ok, err := s.budgeted(ctx, u.Email, true, func() (bool, error) {
+	ok, err := s.secondFactorAttempt(ctx, u, func() (bool, error) {
 		ok, err := s.checkSecondFactor(ctx, u.ID, f, now)
 		if err != nil || !ok {
 			return ok, err
@@ -248,7 +220,7 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken string, f SecondFactor
 		return spent, err
 	})
 	if err != nil {
-		if ae, isApp := apperr.As(err); isApp && ae.Kind == apperr.TooManyRequests {
+		if _, locked := errors.AsType[*lockedError](err); locked {
 			s.mfaFailed(ctx, u, method, "locked")
 		}
 		return Tokens{}, err
@@ -364,7 +336,8 @@ func (s *Service) EnrolTOTP(ctx context.Context, p Principal, pw string) (Enrolm
 		}
 		return Enrolment{}, err
 	}
-	if err := s.mfaPasswordCheck(ctx, u, pw, "mfa.totp.enrolment_started"); err != nil {
+	// The same check, budget and lockout as every other current-password check.
+	if err := s.CheckPassword(ctx, u, pw); err != nil {
 		return Enrolment{}, err
 	}
 	key, err := totp.Generate(s.cfg.MFAIssuer, u.Email)
@@ -389,24 +362,6 @@ func (s *Service) EnrolTOTP(ctx context.Context, p Principal, pw string) (Enrolm
 	}
 	s.record(ctx, audit.Entry{ActorID: u.ID, Action: "mfa.totp.enrolment_started", TargetType: "user", TargetID: u.ID})
 	return Enrolment{Secret: key.Secret, URI: key.URI, QRCode: qr}, nil
-}
-
-// mfaPasswordCheck checks the caller's current password under the login
-// failure budget. A right password alone completes nothing, so it only
-// takes its own attempt back.
-func (s *Service) mfaPasswordCheck(ctx context.Context, u user.User, pw, action string) error {
-	ok, err := s.budgeted(ctx, u.Email, false, func() (bool, error) { return s.mfaVerifyPassword(ctx, u, pw) })
-	if err != nil {
-		return err
-	}
-	if !ok {
-		s.record(ctx, audit.Entry{
-			ActorID: u.ID, Action: action, Outcome: audit.Failure, TargetType: "user", TargetID: u.ID,
-			Details: map[string]any{"reason": "bad_password"},
-		})
-		return user.ErrWrongPassword
-	}
-	return nil
 }
 
 // ConfirmTOTP turns the caller's pending factor on with a first code from
@@ -475,8 +430,8 @@ func (s *Service) checkBothFactors(ctx context.Context, u user.User, pw string, 
 		return errOneSecondFactor
 	}
 	var failure error
-	_, err := s.budgeted(ctx, u.Email, true, func() (bool, error) {
-		ok, err := s.mfaVerifyPassword(ctx, u, pw)
+	_, err := s.secondFactorAttempt(ctx, u, func() (bool, error) {
+		ok, _, err := s.verifyHash(ctx, u, pw)
 		if err != nil || !ok {
 			failure = user.ErrWrongPassword
 			return false, err

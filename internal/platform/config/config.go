@@ -145,6 +145,14 @@ type Config struct {
 	LoginLockout       time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
 
 	PasswordResetTTL time.Duration `env:"PASSWORD_RESET_TTL" envDefault:"30m"`
+	// EmailChangeTTL is how long the link confirming a new address works.
+	EmailChangeTTL time.Duration `env:"EMAIL_CHANGE_TTL" envDefault:"1h"`
+	// EmailVerifyTTL is how long an address verification link works.
+	EmailVerifyTTL time.Duration `env:"EMAIL_VERIFY_TTL" envDefault:"24h"`
+	// RequireVerifiedEmail defaults to true in production and false in
+	// development: when on, an unverified account cannot log in and
+	// registration answers alike for new and taken addresses.
+	RequireVerifiedEmail bool `env:"REQUIRE_VERIFIED_EMAIL"`
 	// PublicBaseURL never ends with a slash so paths can be appended.
 	PublicBaseURL string `env:"PUBLIC_BASE_URL" envDefault:"http://localhost:8080"`
 
@@ -338,6 +346,9 @@ func (c *Config) applyDynamicDefaults(vars map[string]string) {
 	prod := c.IsProduction()
 	if vars["AUTO_MIGRATE"] == "" {
 		c.AutoMigrate = !prod
+	}
+	if vars["REQUIRE_VERIFIED_EMAIL"] == "" {
+		c.RequireVerifiedEmail = prod
 	}
 	if vars["LOG_FORMAT"] == "" {
 		c.LogFormat = "text"

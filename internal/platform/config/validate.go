@@ -142,6 +142,8 @@ func (c *Config) validate(already problems) problems {
 	positive(&ps, skip, "LOGIN_FAILURE_WINDOW", c.LoginFailureWindow)
 	positive(&ps, skip, "LOGIN_LOCKOUT", c.LoginLockout)
 	positive(&ps, skip, "PASSWORD_RESET_TTL", c.PasswordResetTTL)
+	positive(&ps, skip, "EMAIL_CHANGE_TTL", c.EmailChangeTTL)
+	positive(&ps, skip, "EMAIL_VERIFY_TTL", c.EmailVerifyTTL)
 
 	// Two-factor authentication. The otpauth:// label is "issuer:account",
 	// so a colon in the issuer would split it in the wrong place.
