@@ -198,7 +198,10 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken string, f SecondFactor
 	if err != nil {
 		return Tokens{}, err
 	}
-	if !u.IsActive || subtle.ConstantTimeCompare([]byte(ch.PasswordFP), []byte(passwordFingerprint(u.PasswordHash))) != 1 {
+	// The gates of the password step hold here too: an account deactivated,
+	// or whose address must be (re)verified, meanwhile does not get in.
+	if !u.IsActive || (s.cfg.RequireVerifiedEmail && u.EmailVerifiedAt == nil) ||
+		subtle.ConstantTimeCompare([]byte(ch.PasswordFP), []byte(passwordFingerprint(u.PasswordHash))) != 1 {
 		return Tokens{}, ErrInvalidMFAToken
 	}
 
