@@ -15,7 +15,6 @@ import (
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
 	"gopkg.in/yaml.v3"
-
 )
 
 // specHandlers serve openapi.yaml as it is in the repository and its faithful
