@@ -36,7 +36,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 	if err != nil {
 		return nil, err
 	}
-	out := gen.ListAuditEvents200JSONResponse{Items: make([]gen.AuditEvent, len(evs))}
+	out := gen.AuditEventList{Items: make([]gen.AuditEvent, len(evs))}
 	for i, ev := range evs {
 		out.Items[i] = s.toAPIAuditEvent(ctx, ev)
 	}
@@ -44,7 +44,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 		c := strconv.FormatInt(next, 10)
 		out.NextCursor = &c
 	}
-	return out, nil
+	return gen.ListAuditEvents200JSONResponse{Body: out}, nil
 }
 
 // toAuditFilter reads the query. The cursor is the seq of the last event of

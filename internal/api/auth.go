@@ -20,7 +20,7 @@ func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (g
 	if err != nil {
 		return nil, err
 	}
-	return gen.Register201JSONResponse(toAPIUser(u)), nil
+	return gen.Register201JSONResponse{Body: toAPIUser(u)}, nil
 }
 
 func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.LoginResponseObject, error) {
@@ -105,7 +105,7 @@ func (s *Server) ListSessions(ctx context.Context, _ gen.ListSessionsRequestObje
 	for i, x := range list {
 		items[i] = toAPISession(x, p.SessionID)
 	}
-	return gen.ListSessions200JSONResponse{Items: items}, nil
+	return gen.ListSessions200JSONResponse{Body: gen.SessionList{Items: items}}, nil
 }
 
 func (s *Server) RevokeSession(ctx context.Context, req gen.RevokeSessionRequestObject) (gen.RevokeSessionResponseObject, error) {

@@ -42,7 +42,7 @@ func (s *Server) UploadFile(ctx context.Context, req gen.UploadFileRequestObject
 		if err != nil {
 			return nil, err
 		}
-		return gen.UploadFile201JSONResponse(toAPIFile(f)), nil
+		return gen.UploadFile201JSONResponse{Body: toAPIFile(f)}, nil
 	}
 }
 
@@ -86,14 +86,14 @@ func (s *Server) ListFiles(ctx context.Context, req gen.ListFilesRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	out := gen.ListFiles200JSONResponse{Items: make([]gen.File, 0, len(files))}
+	out := gen.FileList{Items: make([]gen.File, 0, len(files))}
 	for _, f := range files {
 		out.Items = append(out.Items, toAPIFile(f))
 	}
 	if next != "" {
 		out.NextCursor = &next
 	}
-	return out, nil
+	return gen.ListFiles200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) GetFile(ctx context.Context, req gen.GetFileRequestObject) (gen.GetFileResponseObject, error) {
@@ -105,7 +105,7 @@ func (s *Server) GetFile(ctx context.Context, req gen.GetFileRequestObject) (gen
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetFile200JSONResponse(toAPIFile(f)), nil
+	return gen.GetFile200JSONResponse{Body: toAPIFile(f)}, nil
 }
 
 func (s *Server) DeleteFile(ctx context.Context, req gen.DeleteFileRequestObject) (gen.DeleteFileResponseObject, error) {
@@ -159,24 +159,25 @@ func (c fileContent) VisitDownloadFileResponse(w http.ResponseWriter) error {
 	h.Set("Content-Security-Policy", downloadCSP)
 	h.Set("Cache-Control", c.cacheControl)
 	h.Set("ETag", `"`+c.file.SHA256+`"`)
-	if c.req.Header.Get("Range") != "" {
-		w = &rangeErrorWriter{ResponseWriter: w, req: c.req, size: c.file.Size}
-	}
 	// No modification time: the ETag is the validator.
-	http.ServeContent(w, c.req, "", time.Time{}, c.content)
+	http.ServeContent(&downloadWriter{ResponseWriter: w, req: c.req, size: c.file.Size}, c.req, "", time.Time{}, c.content)
 	return nil
 }
 
-// rangeErrorWriter replaces ServeContent's plain-text 416 with the API's
-// problem document, keeping its Content-Range header.
-type rangeErrorWriter struct {
+// downloadWriter keeps what ServeContent answers within the contract: its
+// plain-text 416 becomes the API's problem document (keeping Content-Range),
+// and responses without content (304, 416) do not name an attachment.
+type downloadWriter struct {
 	http.ResponseWriter
 	req     *http.Request
 	size    int64
 	swallow bool
 }
 
-func (w *rangeErrorWriter) WriteHeader(code int) {
+func (w *downloadWriter) WriteHeader(code int) {
+	if code == http.StatusNotModified {
+		w.Header().Del("Content-Disposition")
+	}
 	if code != http.StatusRequestedRangeNotSatisfiable {
 		w.ResponseWriter.WriteHeader(code)
 		return
@@ -185,6 +186,7 @@ func (w *rangeErrorWriter) WriteHeader(code int) {
 	body := problemDocument(w.req, apperr.New(apperr.RangeNotSatisfiable,
 		fmt.Sprintf("The requested range cannot be served from the file's %d bytes.", w.size)))
 	h := w.Header()
+	h.Del("Content-Disposition")
 	h.Set("Content-Type", problemContentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
@@ -192,14 +194,14 @@ func (w *rangeErrorWriter) WriteHeader(code int) {
 	_, _ = w.ResponseWriter.Write(body)
 }
 
-func (w *rangeErrorWriter) Write(b []byte) (int, error) {
+func (w *downloadWriter) Write(b []byte) (int, error) {
 	if w.swallow {
 		return len(b), nil
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *rangeErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *downloadWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // contentDisposition makes a download save under the display name: an
 // RFC 5987 UTF-8 name for current browsers, an ASCII approximation for
