@@ -174,8 +174,11 @@ type FieldError struct {
 // FieldErrorLocation defines model for FieldError.Location.
 type FieldErrorLocation string
 
-// File defines model for File.
-type File struct {
+// FileContent A file's bytes.
+type FileContent = openapi_types.File
+
+// FileMetadata A stored file's metadata (its content is at `/api/v1/files/{id}/content`).
+type FileMetadata struct {
 	// ContentType Example: application/pdf
 	ContentType string    `json:"content_type"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -191,10 +194,10 @@ type File struct {
 	Size int64 `json:"size"`
 }
 
-// FileList defines model for FileList.
-type FileList struct {
-	Items      []File  `json:"items"`
-	NextCursor *string `json:"next_cursor"`
+// FileMetadataList defines model for FileMetadataList.
+type FileMetadataList struct {
+	Items      []FileMetadata `json:"items"`
+	NextCursor *string        `json:"next_cursor"`
 }
 
 // ForgotPasswordRequest defines model for ForgotPasswordRequest.
@@ -357,6 +360,9 @@ type UpdateMeRequest struct {
 
 // UploadRequest defines model for UploadRequest.
 type UploadRequest struct {
+	// File The file. Its part's `filename` becomes the display name; a part without one, or a
+	// name without an extension (a `Blob` appended to `FormData` is named `blob`), gets the
+	// canonical extension of the sniffed type, e.g. `blob.png`.
 	File openapi_types.File `json:"file"`
 }
 
@@ -4468,7 +4474,7 @@ type ListFilesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *FileList
+	JSON200 *FileMetadataList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4490,7 +4496,7 @@ type ListFilesResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListFilesResponse) GetJSON200() *FileList {
+func (r ListFilesResponse) GetJSON200() *FileMetadataList {
 	return r.JSON200
 }
 
@@ -4612,7 +4618,7 @@ type UploadFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *File
+	JSON201 *FileMetadata
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4642,7 +4648,7 @@ type UploadFileResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r UploadFileResponse) GetJSON201() *File {
+func (r UploadFileResponse) GetJSON201() *FileMetadata {
 	return r.JSON201
 }
 
@@ -4902,7 +4908,7 @@ type GetFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *File
+	JSON200 *FileMetadata
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4928,7 +4934,7 @@ type GetFileResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetFileResponse) GetJSON200() *File {
+func (r GetFileResponse) GetJSON200() *FileMetadata {
 	return r.JSON200
 }
 
@@ -10562,7 +10568,7 @@ func ParseListFilesResponse(rsp *http.Response) (*ListFilesResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest FileList
+		var dest FileMetadataList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10823,7 +10829,7 @@ func ParseUploadFileResponse(rsp *http.Response) (*UploadFileResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest File
+		var dest FileMetadata
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11476,7 +11482,7 @@ func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest File
+		var dest FileMetadata
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

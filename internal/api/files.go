@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -86,7 +87,7 @@ func (s *Server) ListFiles(ctx context.Context, req gen.ListFilesRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	out := gen.FileList{Items: make([]gen.File, 0, len(files))}
+	out := gen.FileMetadataList{Items: make([]gen.FileMetadata, 0, len(files))}
 	for _, f := range files {
 		out.Items = append(out.Items, toAPIFile(f))
 	}
@@ -134,7 +135,8 @@ func (s *Server) DownloadFile(ctx context.Context, req gen.DownloadFileRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return fileContent{file: f, content: content, req: r, cacheControl: s.Config.DownloadCacheControl}, nil
+	return fileContent{file: f, content: content, req: r, cacheControl: s.Config.DownloadCacheControl,
+		contentType: s.downloadType(f.ContentType)}, nil
 }
 
 // downloadCSP keeps the API's policy and adds sandbox: should the content
@@ -148,12 +150,24 @@ type fileContent struct {
 	content      *os.File
 	req          *http.Request
 	cacheControl string
+	contentType  string
+}
+
+// downloadType is the Content-Type a download is served with: the type stored
+// at upload when openapi.yaml lists it for downloads, else
+// application/octet-stream (types an operator allowed beyond the defaults).
+// Clients then never see a media type the contract does not name.
+func (s *Server) downloadType(stored string) string {
+	if mt, _, err := mime.ParseMediaType(stored); err == nil && s.downloadTypes[mt] {
+		return stored
+	}
+	return "application/octet-stream"
 }
 
 func (c fileContent) VisitDownloadFileResponse(w http.ResponseWriter) error {
 	defer c.content.Close()
 	h := w.Header()
-	h.Set("Content-Type", c.file.ContentType)
+	h.Set("Content-Type", c.contentType)
 	h.Set("Content-Disposition", contentDisposition(c.file.Filename))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", downloadCSP)
@@ -254,8 +268,8 @@ func isAttrChar(c byte) bool {
 	return strings.IndexByte("!#$&+-.^_`|~", c) >= 0
 }
 
-func toAPIFile(f file.File) gen.File {
-	return gen.File{
+func toAPIFile(f file.File) gen.FileMetadata {
+	return gen.FileMetadata{
 		Id: parseUUID(f.ID), Filename: f.Filename, ContentType: f.ContentType,
 		Size: f.Size, Sha256: f.SHA256, CreatedAt: f.CreatedAt.UTC(),
 	}

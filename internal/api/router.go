@@ -36,6 +36,10 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	// The validator works on its own copy without servers: with servers set it
 	// would match requests on Host too. The published documents are the file.
 	spec.Servers = nil
+	s.downloadTypes, err = responseMediaTypes(spec, "/api/v1/files/{id}/content", http.MethodGet, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
 	yamlH, jsonH, err := specHandlers(secureapi.OpenAPI)
 	if err != nil {
 		return nil, err
@@ -95,6 +99,23 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*", echo.WrapHandler(docs))
 	return e, nil
+}
+
+// responseMediaTypes lists the media types the spec declares for one response.
+func responseMediaTypes(spec *openapi3.T, path, method string, status int) (map[string]bool, error) {
+	item := spec.Paths.Find(path)
+	if item == nil || item.GetOperation(method) == nil {
+		return nil, fmt.Errorf("spec: no operation %s %s", method, path)
+	}
+	res := item.GetOperation(method).Responses.Status(status)
+	if res == nil || res.Value == nil || len(res.Value.Content) == 0 {
+		return nil, fmt.Errorf("spec: %s %s declares no content for %d", method, path, status)
+	}
+	out := map[string]bool{}
+	for mt := range res.Value.Content {
+		out[mt] = true
+	}
+	return out, nil
 }
 
 // operationsWithBody lists the operations that declare a request body, as
