@@ -254,7 +254,9 @@ type Password = string
 // Problem An RFC 9457 problem document.
 type Problem struct {
 	// Detail Example: No such resource.
-	Detail *string       `json:"detail,omitempty"`
+	Detail *string `json:"detail,omitempty"`
+
+	// Errors One entry per invalid field, the first 50 when there are more.
 	Errors *[]FieldError `json:"errors,omitempty"`
 
 	// Instance The request path.
@@ -266,7 +268,7 @@ type Problem struct {
 	RequestId *string `json:"request_id,omitempty"`
 
 	// Status Example: 404
-	Status int `json:"status"`
+	Status int32 `json:"status"`
 
 	// Title Example: Not found
 	Title string `json:"title"`
@@ -338,7 +340,7 @@ type TokenResponse struct {
 	// ExpiresIn Seconds until the access token expires.
 	//
 	// Example: 900
-	ExpiresIn int                    `json:"expires_in"`
+	ExpiresIn int32                  `json:"expires_in"`
 	TokenType TokenResponseTokenType `json:"token_type"`
 }
 
@@ -403,7 +405,7 @@ type Cursor = string
 type ID = openapi_types.UUID
 
 // Limit defines model for Limit.
-type Limit = int
+type Limit = int32
 
 // RefreshCookie defines model for RefreshCookie.
 type RefreshCookie = string
@@ -656,7 +658,7 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
 	}
@@ -797,7 +799,7 @@ func (w *ServerInterfaceWrapper) ListFiles(ctx echo.Context) error {
 	var params ListFilesParams
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
 	}
@@ -900,7 +902,7 @@ func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
 	}
@@ -1097,9 +1099,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 type BadRequestResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 type BadRequestApplicationProblemPlusJSONResponse struct {
@@ -1110,9 +1112,9 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 
 type ConflictResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 type ConflictApplicationProblemPlusJSONResponse struct {
@@ -1123,9 +1125,9 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 
 type ForbiddenResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 type ForbiddenApplicationProblemPlusJSONResponse struct {
@@ -1136,9 +1138,9 @@ type ForbiddenApplicationProblemPlusJSONResponse struct {
 
 type InternalServerErrorResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 type InternalServerErrorApplicationProblemPlusJSONResponse struct {
@@ -1149,9 +1151,9 @@ type InternalServerErrorApplicationProblemPlusJSONResponse struct {
 
 type NotFoundResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 type NotFoundApplicationProblemPlusJSONResponse struct {
@@ -1162,9 +1164,9 @@ type NotFoundApplicationProblemPlusJSONResponse struct {
 
 type PayloadTooLargeResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
@@ -1176,9 +1178,9 @@ type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
 type RangeNotSatisfiableResponseHeaders struct {
 	CacheControl       *string
 	ContentRange       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 type RangeNotSatisfiableApplicationProblemPlusJSONResponse struct {
@@ -1189,10 +1191,10 @@ type RangeNotSatisfiableApplicationProblemPlusJSONResponse struct {
 
 type ServiceUnavailableResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
-	RetryAfter         *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	RetryAfter         *int32
 	XRequestID         *string
 }
 type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
@@ -1203,10 +1205,10 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 
 type TooManyRequestsResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
-	RetryAfter         *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
+	RetryAfter         *int32
 	XRequestID         *string
 }
 type TooManyRequestsApplicationProblemPlusJSONResponse struct {
@@ -1217,9 +1219,9 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 
 type UnauthorizedResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	WWWAuthenticate    *string
 	XRequestID         *string
 }
@@ -1231,9 +1233,9 @@ type UnauthorizedApplicationProblemPlusJSONResponse struct {
 
 type UnsupportedMediaTypeResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
@@ -1250,9 +1252,9 @@ type GetJWKSResponseObject interface {
 }
 
 type GetJWKS200ResponseHeaders struct {
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -1391,9 +1393,9 @@ type ListAuditEventsResponseObject interface {
 
 type ListAuditEvents200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -1600,9 +1602,9 @@ type LoginResponseObject interface {
 
 type Login200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	SetCookie          *string
 	XRequestID         *string
 }
@@ -1878,9 +1880,9 @@ type LogoutResponseObject interface {
 
 type Logout204ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	SetCookie          *string
 	XRequestID         *string
 }
@@ -2049,9 +2051,9 @@ type ForgotPasswordResponseObject interface {
 
 type ForgotPassword202ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -2247,9 +2249,9 @@ type ResetPasswordResponseObject interface {
 
 type ResetPassword204ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -2479,9 +2481,9 @@ type RefreshTokenResponseObject interface {
 
 type RefreshToken200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	SetCookie          *string
 	XRequestID         *string
 }
@@ -2692,9 +2694,9 @@ type RegisterResponseObject interface {
 
 type Register201ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -2962,9 +2964,9 @@ type RevokeOtherSessionsResponseObject interface {
 
 type RevokeOtherSessions204ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -3131,9 +3133,9 @@ type ListSessionsResponseObject interface {
 
 type ListSessions200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -3309,9 +3311,9 @@ type RevokeSessionResponseObject interface {
 
 type RevokeSession204ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -3510,9 +3512,9 @@ type ListFilesResponseObject interface {
 
 type ListFiles200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -3688,9 +3690,9 @@ type UploadFileResponseObject interface {
 
 type UploadFile201ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -3928,9 +3930,9 @@ type DeleteFileResponseObject interface {
 
 type DeleteFile204ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -4129,9 +4131,9 @@ type GetFileResponseObject interface {
 
 type GetFile200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -4341,9 +4343,9 @@ type DownloadFile200ResponseHeaders struct {
 	CacheControl       *string
 	ContentDisposition *string
 	ETag               *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -4661,9 +4663,9 @@ type DownloadFile206ResponseHeaders struct {
 	ContentDisposition *string
 	ContentRange       *string
 	ETag               *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -5041,9 +5043,9 @@ func (response DownloadFile206TextResponse) VisitDownloadFileResponse(w http.Res
 type DownloadFile304ResponseHeaders struct {
 	CacheControl       *string
 	ETag               *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -5279,9 +5281,9 @@ type ListUsersResponseObject interface {
 
 type ListUsers200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -5488,9 +5490,9 @@ type DeleteMeResponseObject interface {
 
 type DeleteMe204ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -5815,9 +5817,9 @@ type GetMeResponseObject interface {
 
 type GetMe200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -5993,9 +5995,9 @@ type UpdateMeResponseObject interface {
 
 type UpdateMe200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -6264,9 +6266,9 @@ type ChangePasswordResponseObject interface {
 
 type ChangePassword204ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -6561,9 +6563,9 @@ type DeleteUserResponseObject interface {
 
 type DeleteUser204ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -6793,9 +6795,9 @@ type GetUserResponseObject interface {
 
 type GetUser200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 
@@ -7034,9 +7036,9 @@ type UpdateUserResponseObject interface {
 
 type UpdateUser200ResponseHeaders struct {
 	CacheControl       *string
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
+	RateLimitLimit     *int32
+	RateLimitRemaining *int32
+	RateLimitReset     *int32
 	XRequestID         *string
 }
 

@@ -52,7 +52,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 func toAuditFilter(q gen.ListAuditEventsParams) (audit.Filter, error) {
 	f := audit.Filter{Limit: defaultAuditPage}
 	if q.Limit != nil {
-		f.Limit = min(max(*q.Limit, 1), maxAuditPage)
+		f.Limit = min(max(int(*q.Limit), 1), maxAuditPage)
 	}
 	if q.Cursor != nil {
 		seq, err := strconv.ParseInt(*q.Cursor, 10, 64)

@@ -145,7 +145,7 @@ func (s *Server) ResetPassword(ctx context.Context, req gen.ResetPasswordRequest
 }
 
 func toAPITokens(t auth.Tokens) gen.TokenResponse {
-	return gen.TokenResponse{AccessToken: t.AccessToken, TokenType: gen.Bearer, ExpiresIn: t.ExpiresIn}
+	return gen.TokenResponse{AccessToken: t.AccessToken, TokenType: gen.Bearer, ExpiresIn: int32(t.ExpiresIn)}
 }
 
 func toAPISession(x auth.Session, currentID string) gen.Session {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -63,4 +64,23 @@ func TestUnexpectedFailureIsADeclared500(t *testing.T) {
 		}
 		apitest.AssertProblem(t, res, "internal")
 	})
+}
+
+// A body of many unknown fields lists the first 50 (the spec's maxItems) and
+// counts them all, so the answer never outgrows the request.
+func TestFieldErrorsAreCapped(t *testing.T) {
+	e := apitest.New(t, "sqlite", nil)
+	alice := e.NewAccount(t, "alice", false)
+	body := map[string]string{}
+	for i := range 200 {
+		body[fmt.Sprintf("f%03d", i)] = "x"
+	}
+	res := e.Do(t, apitest.Request{Method: "PATCH", URL: "/api/v1/users/me", Token: alice.Token, Body: body})
+	p := apitest.AssertProblem(t, res, "validation")
+	if n := len(p["errors"].([]any)); n != 50 {
+		t.Errorf("%d field errors listed, want 50", n)
+	}
+	if d := p["detail"].(string); !strings.Contains(d, "200") {
+		t.Errorf("detail %q does not count every field", d)
+	}
 }

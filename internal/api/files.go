@@ -81,7 +81,7 @@ func (s *Server) ListFiles(ctx context.Context, req gen.ListFilesRequestObject) 
 		cursor = *req.Params.Cursor
 	}
 	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
+		limit = int(*req.Params.Limit)
 	}
 	files, next, err := s.Files.List(ctx, p, cursor, limit)
 	if err != nil {

@@ -154,7 +154,7 @@ func toUserFilter(q gen.ListUsersParams) user.ListFilter {
 		f.Before = *q.Cursor
 	}
 	if q.Limit != nil {
-		f.Limit = *q.Limit
+		f.Limit = int(*q.Limit)
 	}
 	return f
 }
