@@ -16,7 +16,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+
+	gen "secureapi/gen/api"
 	"secureapi/internal/api/apitest"
 	"secureapi/internal/audit"
 	"secureapi/internal/file"
@@ -352,10 +357,16 @@ func TestFileAccess(t *testing.T) {
 		e.Run(t, []apitest.Scenario{
 			{Name: "owner reads metadata", Request: apitest.Request{URL: meta, Token: alice}, WantStatus: 200,
 				Check: func(t *testing.T, res *apitest.Response) {
-					var got fileJSON
-					res.Decode(t, &got)
-					if got != f {
-						t.Errorf("got %+v, want %+v", got, f)
+					var got gen.FileMetadata
+					res.DecodeStrict(t, &got)
+					created, err := time.Parse(time.RFC3339Nano, f.CreatedAt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := gen.FileMetadata{Id: uuid.MustParse(f.ID), Filename: "résumé photo.png", ContentType: "image/png",
+						Size: int64(len(content)), Sha256: fileSum(content), CreatedAt: created}
+					if d := cmp.Diff(want, got); d != "" {
+						t.Errorf("metadata (-want +got):\n%s", d)
 					}
 				}},
 			{Name: "owner downloads", Request: apitest.Request{URL: data, Token: alice}, WantStatus: 200,

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -76,6 +77,8 @@ func New(t testing.TB, engine string, overrides map[string]string) *Env {
 	vars := BaseEnv(dataDir)
 	switch engine {
 	case "sqlite":
+		// DATA_DIR/app.db, the default database, starts as a migrated copy.
+		testdb.CopySQLiteTemplate(t, filepath.Join(dataDir, "app.db"))
 	case "postgres":
 		vars["DATABASE_URL"] = testdb.PostgresURL(t)
 	default:
@@ -105,10 +108,15 @@ func New(t testing.TB, engine string, overrides map[string]string) *Env {
 	return &Env{Engine: engine, App: a, Clock: clock, Logs: logs, DataDir: dataDir}
 }
 
-// Each runs fn once per engine, each with a fresh app.
+// Each runs fn once per engine, each with a fresh app on a database of its
+// own (a copy of a migrated SQLite file; a new PostgreSQL schema), the
+// engines in parallel.
 func Each(t *testing.T, overrides map[string]string, fn func(t *testing.T, e *Env)) {
 	for _, engine := range testdb.Engines() {
-		t.Run(engine, func(t *testing.T) { fn(t, New(t, engine, overrides)) })
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			fn(t, New(t, engine, overrides))
+		})
 	}
 }
 
@@ -146,6 +154,17 @@ func (r *Response) Decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode body %q: %v", r.Body, err)
+	}
+}
+
+// DecodeStrict decodes the body into v (a gen/api type), failing on a field
+// v does not have, so a test compares the whole document with cmp.Diff.
+func (r *Response) DecodeStrict(t testing.TB, v any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("decode body %q into %T: %v", r.Body, v, err)
 	}
 }
 
