@@ -6,8 +6,9 @@
 #
 # 1. Spectral with the OWASP API Security ruleset: no errors
 #    (tools/contract/spectral.yaml lists every rule switched off and why).
-# 2. oasdiff: no breaking change against the spec of CONTRACT_BASE_REF
-#    (default: main; when that is the commit checked out, its parent).
+# 2. oasdiff: no breaking change against main (CONTRACT_BASE_REF): on a
+#    branch, against the commit where it left main; on main, against its
+#    previous commit.
 #    Deliberate breaks are listed in tools/contract/oasdiff-ignore.txt.
 # 3. A TypeScript program (openapi-typescript types, openapi-fetch, strict
 #    tsc) runs a front end's whole session in Node against the real binary,
@@ -56,18 +57,21 @@ step "Spectral: OWASP API Security ruleset"
 echo "no errors"
 
 step "oasdiff: breaking changes"
-base="${CONTRACT_BASE_REF:-main}"
-git rev-parse --verify -q "$base^{commit}" >/dev/null || fail "base ref $base not found (set CONTRACT_BASE_REF)"
-if [ "$(git rev-parse "$base^{commit}")" = "$(git rev-parse HEAD)" ]; then
-  # On the base itself (CI on main): compare with the commit before it.
-  base="$base^"
+ref="${CONTRACT_BASE_REF:-main}"
+git rev-parse --verify -q "$ref^{commit}" >/dev/null || fail "base ref $ref not found (set CONTRACT_BASE_REF)"
+# What this checkout changes: on a branch, the spec where it left main (main's
+# own later changes are not this branch's); on main itself (CI after a merge),
+# main's previous commit.
+base="$(git merge-base HEAD "$ref")"
+if [ "$base" = "$(git rev-parse HEAD)" ]; then
+  base="$(git rev-parse -q --verify HEAD^ || true)"
 fi
-if git cat-file -e "$base:openapi.yaml" 2>/dev/null; then
+if [ -n "$base" ] && git cat-file -e "$base:openapi.yaml" 2>/dev/null; then
   git show "$base:openapi.yaml" >"$work/base.yaml"
   timeout 600 go tool oasdiff breaking "$work/base.yaml" openapi.yaml --fail-on ERR \
     --err-ignore tools/contract/oasdiff-ignore.txt || fail "breaking changes against $base"
 else
-  echo "no openapi.yaml in $base: nothing to compare"
+  echo "no earlier openapi.yaml to compare with"
 fi
 
 step "build the server and the TypeScript client"
