@@ -13,9 +13,21 @@ import (
 	"secureapi/internal/store"
 )
 
+const migrateUsage = `usage: api migrate up|down|status
+  up      apply every pending migration
+  down    roll back the latest migration
+  status  list migrations and when each was applied
+`
+
 func cmdMigrate(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) != 1 {
-		return exitError{code: 2, msg: "usage: api migrate up|down|status"}
+	rest, err := parseArgs(env, "migrate", migrateUsage, args, 1, nil)
+	if err != nil {
+		return err
+	}
+	switch rest[0] {
+	case "up", "down", "status":
+	default:
+		return exitError{code: 2, msg: fmt.Sprintf("api migrate: unknown subcommand %q\n\n%s", rest[0], strings.TrimRight(migrateUsage, "\n"))}
 	}
 	cfg, err := env.config()
 	if err != nil {
@@ -30,7 +42,7 @@ func cmdMigrate(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	switch args[0] {
+	switch rest[0] {
 	case "up":
 		res, err := p.Up(ctx)
 		for _, r := range res {
@@ -60,22 +72,25 @@ func cmdMigrate(ctx context.Context, env *cliEnv, args []string) error {
 			}
 			fmt.Fprintf(env.Stdout, "%-40s %s\n", s.Source.Path, at)
 		}
-	default:
-		return exitError{code: 2, msg: "usage: api migrate up|down|status"}
 	}
 	return nil
 }
 
+const keysUsage = `usage: api keys generate [--type signing|field] [--id ID]
+  Prints a new key for the operator's secret store.
+`
+
 func cmdKeys(env *cliEnv, args []string) error {
-	if len(args) == 0 || args[0] != "generate" {
-		return exitError{code: 2, msg: "usage: api keys generate [--type signing|field]"}
+	args, err := subcommand(env, "keys", "generate", keysUsage, args)
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	typ := fs.String("type", "signing", "signing (Ed25519 JWT signing key) or field (AES-256-GCM field-encryption key)")
-	id := fs.String("id", "", "key id for a field-encryption key (default: random)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitError{code: 2}
+	var typ, id *string
+	if _, err := parseArgs(env, "keys generate", keysUsage, args, 0, func(fs *flag.FlagSet) {
+		typ = fs.String("type", "signing", "signing (Ed25519 JWT signing key) or field (AES-256-GCM field-encryption key)")
+		id = fs.String("id", "", "key id for a field-encryption key (default: random)")
+	}); err != nil {
+		return err
 	}
 	switch *typ {
 	case "signing":
@@ -104,9 +119,18 @@ func cmdKeys(env *cliEnv, args []string) error {
 	return nil
 }
 
+const configUsage = `usage: api config check
+  Prints the effective configuration with secrets masked, every warning, and
+  what production would refuse. Exit status 1 when the configuration is refused.
+`
+
 func cmdConfig(env *cliEnv, args []string) error {
-	if len(args) != 1 || args[0] != "check" {
-		return exitError{code: 2, msg: "usage: api config check"}
+	args, err := subcommand(env, "config", "check", configUsage, args)
+	if err != nil {
+		return err
+	}
+	if _, err := parseArgs(env, "config check", configUsage, args, 0, nil); err != nil {
+		return err
 	}
 	cfg, err := env.config()
 	if err != nil {
@@ -121,6 +145,7 @@ func cmdConfig(env *cliEnv, args []string) error {
 		fmt.Fprintln(env.Stdout, "  "+l)
 	}
 	refusals, warnings := config.Check(cfg)
+	warnings = append(warnings, env.lookAlikes()...)
 	for _, w := range warnings {
 		fmt.Fprintf(env.Stdout, "warning: %s\n", w.String())
 	}

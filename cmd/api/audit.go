@@ -6,12 +6,17 @@ import (
 )
 
 const auditUsage = `usage: api audit verify
-  Checks the hash chain of the audit log. Exit status 1 and the first bad event when it is broken.`
+  Checks the hash chain of the audit log. Exit status 1 and the first bad event when it is broken.
+`
 
 // cmdAudit runs `api audit ...`.
 func cmdAudit(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) != 1 || args[0] != "verify" {
-		return exitError{code: 2, msg: auditUsage}
+	args, err := subcommand(env, "audit", "verify", auditUsage, args)
+	if err != nil {
+		return err
+	}
+	if _, err := parseArgs(env, "audit verify", auditUsage, args, 0, nil); err != nil {
+		return err
 	}
 	a, err := env.Open(ctx)
 	if err != nil {

@@ -6,6 +6,9 @@
 //	api audit verify                 check the audit log's hash chain
 //	api keys generate [--type signing|field]
 //	api config check                 effective configuration (secrets masked), warnings, refusals
+//	api healthcheck                  probe the running server's /healthz (container health checks)
+//	api dev reset --yes              delete the development data under DATA_DIR
+//	api version                      print the version (also --version)
 package main
 
 import (
@@ -15,13 +18,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 	if err == nil {
 		return
 	}
@@ -36,7 +40,7 @@ func main() {
 	os.Exit(1)
 }
 
-const usage = `usage: api [command]
+const usage = `usage: api [command] [flags]
 
 commands:
   serve                                   run the HTTP server (default)
@@ -46,19 +50,24 @@ commands:
   audit verify                            check the audit log's hash chain (exit 1 when broken)
   keys generate [--type signing|field]    print a new JWT signing key or field-encryption key
   config check                            print the effective configuration, warnings and refusals
+  healthcheck                             exit 0 when the server on LISTEN_ADDR answers /healthz
+  dev reset --yes                         delete the development database, keys, uploads and outbox
+  version                                 print the version (also --version)
+
+Settings come from environment variables (and ./.env in development); see .env.example.
+"api COMMAND --help" describes a command.
 `
 
 // run is the whole program, with its environment passed in so tests can call it.
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
-	env := &cliEnv{Stdin: stdin, Stdout: stdout, Stderr: stderr, lookup: lookup}
-	env.Open = env.openApp
+	env := newCLIEnv(environ, stdin, stdout, stderr)
 	switch cmd {
 	case "serve":
-		return cmdServe(ctx, env)
+		return cmdServe(ctx, env, args)
 	case "migrate":
 		return cmdMigrate(ctx, env, args)
 	case "users":
@@ -69,9 +78,22 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return cmdKeys(env, args)
 	case "config":
 		return cmdConfig(env, args)
-	case "help", "-h", "--help":
+	case "healthcheck":
+		return cmdHealthcheck(ctx, env, args)
+	case "dev":
+		return cmdDev(ctx, env, args)
+	case "version", "--version", "-version", "-v":
+		if _, err := parseArgs(env, "version", "usage: api version\n", args, 0, nil); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if strings.HasPrefix(cmd, "-") {
+		return exitError{code: 2, msg: fmt.Sprintf("unknown flag %q\n\n%s", cmd, usage)}
 	}
 	return exitError{code: 2, msg: fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
 }

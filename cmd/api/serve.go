@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,16 +21,26 @@ import (
 	"secureapi/internal/platform/tracing"
 )
 
+const serveUsage = `usage: api [serve]
+  Runs the HTTP server on LISTEN_ADDR (development default 127.0.0.1:8080,
+  production :8080), with HTTP_REDIRECT_ADDR and METRICS_ADDR listeners when
+  those are set. Settings come from the environment (and ./.env in development).
+`
+
 // cmdServe runs the public listener (HTTPS when TLS files are set), the
 // optional HTTP->HTTPS redirect listener and the internal metrics listener,
 // until SIGINT/SIGTERM; then in-flight requests drain for SHUTDOWN_TIMEOUT.
-func cmdServe(ctx context.Context, env *cliEnv) error {
+func cmdServe(ctx context.Context, env *cliEnv, args []string) error {
+	if _, err := parseArgs(env, "serve", serveUsage, args, 0, nil); err != nil {
+		return err
+	}
 	cfg, err := env.config()
 	if err != nil {
 		return err
 	}
 	log := env.logger(cfg)
 	_, warnings := config.Check(cfg)
+	warnings = append(warnings, env.lookAlikes()...)
 	for _, w := range warnings {
 		log.Warn("configuration", "var", w.Var, "warning", w.Message)
 	}
@@ -85,30 +96,40 @@ func cmdServe(ctx context.Context, env *cliEnv) error {
 	}
 	go reloadOnHangup(ctx, a, certs, log)
 
-	g, ctx := errgroup.WithContext(ctx)
-	ln, err := listen(cfg.ListenAddr)
+	// Every listener is bound before anything is announced, so a taken port
+	// fails the start with the variable that names it.
+	ln, err := listen("LISTEN_ADDR", cfg.ListenAddr)
 	if err != nil {
 		return err
 	}
+	var rln, mln net.Listener
+	if cfg.HTTPRedirectAddr != "" {
+		if rln, err = listen("HTTP_REDIRECT_ADDR", cfg.HTTPRedirectAddr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if cfg.MetricsAddr != "" {
+		if mln, err = listen("METRICS_ADDR", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			if rln != nil {
+				rln.Close()
+			}
+			return err
+		}
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
 	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "env", cfg.AppEnv, "database", a.DB.Name(),
 		"docs", fmt.Sprintf("%s://%s/docs/", scheme, displayAddr(ln.Addr())), "tracing", tracingOn)
 	g.Go(func() error { return httpx.Serve(ctx, srv, ln, cfg.ShutdownTimeout) })
-
-	if cfg.HTTPRedirectAddr != "" {
-		rln, err := listen(cfg.HTTPRedirectAddr)
-		if err != nil {
-			return err
-		}
+	if rln != nil {
 		_, port, _ := net.SplitHostPort(cfg.ListenAddr)
 		rs := httpx.NewServer(httpx.ServerConfig{Addr: cfg.HTTPRedirectAddr}, httpx.RedirectHandler(port, cfg.AllowedHosts), log)
 		log.Info("redirecting plain HTTP to HTTPS", "addr", rln.Addr().String())
 		g.Go(func() error { return httpx.Serve(ctx, rs, rln, time.Second) })
 	}
-	if cfg.MetricsAddr != "" {
-		mln, err := listen(cfg.MetricsAddr)
-		if err != nil {
-			return err
-		}
+	if mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", a.Metrics.Handler())
 		ms := httpx.NewServer(httpx.ServerConfig{Addr: cfg.MetricsAddr}, mux, log)
@@ -122,10 +143,15 @@ func cmdServe(ctx context.Context, env *cliEnv) error {
 	return err
 }
 
-func listen(addr string) (net.Listener, error) {
+// listen binds addr; the error names the variable to change.
+func listen(variable, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		hint := ""
+		if errors.Is(err, syscall.EADDRINUSE) {
+			hint = " (another program uses this port: stop it or choose another address)"
+		}
+		return nil, exitError{code: 1, msg: fmt.Sprintf("%s=%s: cannot listen: %v%s", variable, addr, err, hint)}
 	}
 	return ln, nil
 }

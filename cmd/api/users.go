@@ -17,22 +17,24 @@ import (
 
 const usersUsage = `usage: api users create-admin --email E --username U
   The password is read from standard input (first line), never from a flag:
-    printf '%s\n' "$ADMIN_PASSWORD" | api users create-admin --email admin@example.com --username admin`
+    printf '%s\n' "$ADMIN_PASSWORD" | api users create-admin --email admin@example.com --username admin
+`
 
 // cmdUsers runs `api users ...`.
 func cmdUsers(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 || args[0] != "create-admin" {
-		return exitError{code: 2, msg: usersUsage}
+	args, err := subcommand(env, "users", "create-admin", usersUsage, args)
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("users create-admin", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	email := fs.String("email", "", "email address of the new admin")
-	username := fs.String("username", "", "username of the new admin")
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitError{code: 2, msg: usersUsage}
+	var email, username *string
+	if _, err := parseArgs(env, "users create-admin", usersUsage, args, 0, func(fs *flag.FlagSet) {
+		email = fs.String("email", "", "email address of the new admin")
+		username = fs.String("username", "", "username of the new admin")
+	}); err != nil {
+		return err
 	}
-	if *email == "" || *username == "" || fs.NArg() > 0 {
-		return exitError{code: 2, msg: usersUsage}
+	if *email == "" || *username == "" {
+		return exitError{code: 2, msg: "api users create-admin: --email and --username are required\n\n" + usersUsage}
 	}
 	pw, err := readPassword(env)
 	if err != nil {

@@ -53,18 +53,6 @@ ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
 -- name: DeleteLoginThrottle :exec
 DELETE FROM login_throttle WHERE key = @key;
 
--- name: CreatePasswordReset :exec
-INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)
-VALUES (@token_hash, @user_id, @created_at, @expires_at);
-
--- name: ConsumePasswordReset :one
-UPDATE password_resets SET used_at = @now
-WHERE token_hash = @token_hash AND used_at IS NULL AND expires_at > @now
-RETURNING user_id;
-
--- name: DeleteUserPasswordResets :exec
-DELETE FROM password_resets WHERE user_id = @user_id;
-
 -- name: LockLoginThrottle :one
 -- Creates the key's row if needed and, being a write, locks it until the
 -- transaction ends (PostgreSQL row lock; SQLite's single writer), so

@@ -1,6 +1,6 @@
 -- name: CreateUser :one
-INSERT INTO users (id, email, username, display_name, password_hash, role, is_active, created_at, updated_at)
-VALUES (@id, @email, @username, @display_name, @password_hash, @role, @is_active, @created_at, @updated_at)
+INSERT INTO users (id, email, username, display_name, password_hash, role, is_active, email_verified_at, created_at, updated_at)
+VALUES (@id, @email, @username, @display_name, @password_hash, @role, @is_active, @email_verified_at, @created_at, @updated_at)
 RETURNING *;
 
 -- name: GetUserByID :one
@@ -12,7 +12,7 @@ SELECT * FROM users WHERE email = @email;
 -- name: UpdateUser :one
 UPDATE users
 SET email = @email, username = @username, display_name = @display_name,
-    role = @role, is_active = @is_active, updated_at = @updated_at
+    role = @role, is_active = @is_active, email_verified_at = @email_verified_at, updated_at = @updated_at
 WHERE id = @id
 RETURNING *;
 

@@ -11,17 +11,19 @@ import (
 type Querier interface {
 	AdvanceAuditChain(ctx context.Context) (AdvanceAuditChainRow, error)
 	AuditEventsAfter(ctx context.Context, arg AuditEventsAfterParams) ([]AuditEvent, error)
-	ConsumePasswordReset(ctx context.Context, arg ConsumePasswordResetParams) (string, error)
+	// Spends an unexpired, unused token of one purpose; a second use finds nothing.
+	ConsumeMailToken(ctx context.Context, arg ConsumeMailTokenParams) (ConsumeMailTokenRow, error)
 	CountAdmins(ctx context.Context) (int64, error)
 	CreateFile(ctx context.Context, arg CreateFileParams) (File, error)
-	CreatePasswordReset(ctx context.Context, arg CreatePasswordResetParams) error
+	CreateMailToken(ctx context.Context, arg CreateMailTokenParams) error
 	CreateSession(ctx context.Context, arg CreateSessionParams) (Session, error)
 	CreateUser(ctx context.Context, arg CreateUserParams) (User, error)
 	CurrentRefreshToken(ctx context.Context, sessionID string) (RefreshToken, error)
 	DeleteFile(ctx context.Context, id string) (int64, error)
 	DeleteLoginThrottle(ctx context.Context, key string) error
+	// Voids an account's tokens of one purpose, or of every purpose when it is empty.
+	DeleteMailTokens(ctx context.Context, arg DeleteMailTokensParams) error
 	DeleteUser(ctx context.Context, id string) (int64, error)
-	DeleteUserPasswordResets(ctx context.Context, userID string) error
 	GetAuditChain(ctx context.Context) (GetAuditChainRow, error)
 	GetFile(ctx context.Context, id string) (File, error)
 	GetLoginThrottle(ctx context.Context, key string) (LoginThrottle, error)

@@ -10,46 +10,6 @@ import (
 	"time"
 )
 
-const consumePasswordReset = `-- name: ConsumePasswordReset :one
-UPDATE password_resets SET used_at = $1
-WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
-RETURNING user_id
-`
-
-type ConsumePasswordResetParams struct {
-	Now       *time.Time
-	TokenHash string
-}
-
-func (q *Queries) ConsumePasswordReset(ctx context.Context, arg ConsumePasswordResetParams) (string, error) {
-	row := q.db.QueryRow(ctx, consumePasswordReset, arg.Now, arg.TokenHash)
-	var user_id string
-	err := row.Scan(&user_id)
-	return user_id, err
-}
-
-const createPasswordReset = `-- name: CreatePasswordReset :exec
-INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)
-VALUES ($1, $2, $3, $4)
-`
-
-type CreatePasswordResetParams struct {
-	TokenHash string
-	UserID    string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-}
-
-func (q *Queries) CreatePasswordReset(ctx context.Context, arg CreatePasswordResetParams) error {
-	_, err := q.db.Exec(ctx, createPasswordReset,
-		arg.TokenHash,
-		arg.UserID,
-		arg.CreatedAt,
-		arg.ExpiresAt,
-	)
-	return err
-}
-
 const createSession = `-- name: CreateSession :one
 INSERT INTO sessions (id, user_id, user_agent, ip, created_at, last_used_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -113,15 +73,6 @@ DELETE FROM login_throttle WHERE key = $1
 
 func (q *Queries) DeleteLoginThrottle(ctx context.Context, key string) error {
 	_, err := q.db.Exec(ctx, deleteLoginThrottle, key)
-	return err
-}
-
-const deleteUserPasswordResets = `-- name: DeleteUserPasswordResets :exec
-DELETE FROM password_resets WHERE user_id = $1
-`
-
-func (q *Queries) DeleteUserPasswordResets(ctx context.Context, userID string) error {
-	_, err := q.db.Exec(ctx, deleteUserPasswordResets, userID)
 	return err
 }
 

@@ -22,21 +22,22 @@ func (q *Queries) CountAdmins(ctx context.Context) (int64, error) {
 }
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO users (id, email, username, display_name, password_hash, role, is_active, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, email, username, display_name, password_hash, role, is_active, created_at, updated_at
+INSERT INTO users (id, email, username, display_name, password_hash, role, is_active, email_verified_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id, email, username, display_name, password_hash, role, is_active, created_at, updated_at, email_verified_at
 `
 
 type CreateUserParams struct {
-	ID           string
-	Email        string
-	Username     string
-	DisplayName  *string
-	PasswordHash string
-	Role         string
-	IsActive     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID              string
+	Email           string
+	Username        string
+	DisplayName     *string
+	PasswordHash    string
+	Role            string
+	IsActive        bool
+	EmailVerifiedAt *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, error) {
@@ -48,6 +49,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		arg.PasswordHash,
 		arg.Role,
 		arg.IsActive,
+		arg.EmailVerifiedAt,
 		arg.CreatedAt,
 		arg.UpdatedAt,
 	)
@@ -62,6 +64,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.IsActive,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -79,7 +82,7 @@ func (q *Queries) DeleteUser(ctx context.Context, id string) (int64, error) {
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, username, display_name, password_hash, role, is_active, created_at, updated_at FROM users WHERE email = $1
+SELECT id, email, username, display_name, password_hash, role, is_active, created_at, updated_at, email_verified_at FROM users WHERE email = $1
 `
 
 func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error) {
@@ -95,12 +98,13 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.IsActive,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, email, username, display_name, password_hash, role, is_active, created_at, updated_at FROM users WHERE id = $1
+SELECT id, email, username, display_name, password_hash, role, is_active, created_at, updated_at, email_verified_at FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUserByID(ctx context.Context, id string) (User, error) {
@@ -116,12 +120,13 @@ func (q *Queries) GetUserByID(ctx context.Context, id string) (User, error) {
 		&i.IsActive,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, email, username, display_name, password_hash, role, is_active, created_at, updated_at FROM users
+SELECT id, email, username, display_name, password_hash, role, is_active, created_at, updated_at, email_verified_at FROM users
 WHERE id < $1
   AND (CAST($2 AS TEXT) = ''
        OR email LIKE '%' || CAST($2 AS TEXT) || '%'
@@ -166,6 +171,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 			&i.IsActive,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -195,19 +201,20 @@ func (q *Queries) LockUser(ctx context.Context, id string) (int64, error) {
 const updateUser = `-- name: UpdateUser :one
 UPDATE users
 SET email = $1, username = $2, display_name = $3,
-    role = $4, is_active = $5, updated_at = $6
-WHERE id = $7
-RETURNING id, email, username, display_name, password_hash, role, is_active, created_at, updated_at
+    role = $4, is_active = $5, email_verified_at = $6, updated_at = $7
+WHERE id = $8
+RETURNING id, email, username, display_name, password_hash, role, is_active, created_at, updated_at, email_verified_at
 `
 
 type UpdateUserParams struct {
-	Email       string
-	Username    string
-	DisplayName *string
-	Role        string
-	IsActive    bool
-	UpdatedAt   time.Time
-	ID          string
+	Email           string
+	Username        string
+	DisplayName     *string
+	Role            string
+	IsActive        bool
+	EmailVerifiedAt *time.Time
+	UpdatedAt       time.Time
+	ID              string
 }
 
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error) {
@@ -217,6 +224,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		arg.DisplayName,
 		arg.Role,
 		arg.IsActive,
+		arg.EmailVerifiedAt,
 		arg.UpdatedAt,
 		arg.ID,
 	)
@@ -231,6 +239,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		&i.IsActive,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }

@@ -48,9 +48,11 @@ type LoginThrottle struct {
 	LockedUntil    *time.Time
 }
 
-type PasswordReset struct {
+type MailToken struct {
 	TokenHash string
 	UserID    string
+	Purpose   string
+	Email     *string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
@@ -76,13 +78,14 @@ type Session struct {
 }
 
 type User struct {
-	ID           string
-	Email        string
-	Username     string
-	DisplayName  *string
-	PasswordHash string
-	Role         string
-	IsActive     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID              string
+	Email           string
+	Username        string
+	DisplayName     *string
+	PasswordHash    string
+	Role            string
+	IsActive        bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	EmailVerifiedAt *time.Time
 }

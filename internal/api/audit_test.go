@@ -30,7 +30,7 @@ func TestListAuditEvents(t *testing.T) {
 		// Events by two actors: alice changes her profile, root deactivates bob.
 		for _, r := range []apitest.Request{
 			{Method: "PATCH", URL: "/api/v1/users/me", Token: alice.Token, Body: map[string]any{"display_name": "Alice"}},
-			{Method: "PATCH", URL: "/api/v1/users/me", Token: alice.Token, Body: map[string]any{"email": "alice2@example.com"}},
+			{Method: "PATCH", URL: "/api/v1/users/me", Token: alice.Token, Body: map[string]any{"username": "alice2"}},
 			{Method: "PATCH", URL: "/api/v1/users/" + bob.ID, Token: root.Token, Body: map[string]any{"is_active": false}},
 		} {
 			if res := e.Do(t, r); res.Status != 200 {
@@ -72,7 +72,7 @@ func TestListAuditEvents(t *testing.T) {
 			if l.Items[0].Seq <= l.Items[1].Seq {
 				t.Errorf("not newest first: %d, %d", l.Items[0].Seq, l.Items[1].Seq)
 			}
-			if f := l.Items[0].Details["fields"]; len(f.([]any)) != 1 || f.([]any)[0] != "email" {
+			if f := l.Items[0].Details["fields"]; len(f.([]any)) != 1 || f.([]any)[0] != "username" {
 				t.Errorf("fields = %v", f)
 			}
 		})

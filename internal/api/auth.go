@@ -20,7 +20,32 @@ func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (g
 	if err != nil {
 		return nil, err
 	}
+	// Proven mailboxes: one answer for a new and a taken address.
+	if s.Config.RequireVerifiedEmail {
+		return gen.Register202JSONResponse{Body: gen.RegistrationAccepted{Detail: "Check your inbox to finish creating your account."}}, nil
+	}
 	return gen.Register201JSONResponse{Body: toAPIUser(u)}, nil
+}
+
+func (s *Server) VerifyEmail(ctx context.Context, req gen.VerifyEmailRequestObject) (gen.VerifyEmailResponseObject, error) {
+	if req.Body == nil {
+		return nil, errNoBody
+	}
+	if err := s.Auth.VerifyEmail(ctx, req.Body.Token); err != nil {
+		return nil, err
+	}
+	return gen.VerifyEmail204Response{}, nil
+}
+
+func (s *Server) ResendVerification(ctx context.Context, _ gen.ResendVerificationRequestObject) (gen.ResendVerificationResponseObject, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Auth.ResendVerification(ctx, p); err != nil {
+		return nil, err
+	}
+	return gen.ResendVerification202Response{}, nil
 }
 
 func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.LoginResponseObject, error) {
@@ -165,7 +190,8 @@ func toAPISession(x auth.Session, currentID string) gen.Session {
 func toAPIUser(u user.User) gen.User {
 	return gen.User{
 		Id: parseUUID(u.ID), Email: openapi_types.Email(u.Email), Username: u.Username, DisplayName: u.DisplayName,
-		Role: gen.Role(u.Role), IsActive: u.IsActive, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		Role: gen.Role(u.Role), IsActive: u.IsActive, EmailVerifiedAt: u.EmailVerifiedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }
 

@@ -346,7 +346,7 @@ func sessionID(t *testing.T, e *apitest.Env, access string) string {
 	return ""
 }
 
-var resetLinkRE = regexp.MustCompile(`https://app\.example\.com/reset-password\?token=([A-Za-z0-9_-]+)`)
+var resetLinkRE = regexp.MustCompile(`https://app\.example\.com/reset-password#token=([A-Za-z0-9_-]+)`)
 
 // outboxTokens returns the reset tokens of every mail in the development
 // outbox under the data directory, oldest first.

@@ -4,15 +4,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
 	"secureapi/internal/api/apitest"
+	"secureapi/internal/testutil/testdb"
 )
 
 // FuzzBadInputNeverFails sends arbitrary bodies and query strings through the
-// real router: whatever arrives, the answer is a success or a 4xx problem,
-// never a 5xx and never internal text. `go test` runs the seeds;
+// real router, on SQLite and (with TEST_DATABASE_URL) PostgreSQL: whatever
+// arrives, the answer is a success or a 4xx problem, never a 5xx and never
+// internal text. `go test` runs the seeds;
 // `go test -fuzz FuzzBadInputNeverFails ./internal/api/` explores further.
 func FuzzBadInputNeverFails(f *testing.F) {
 	for _, seed := range []struct{ route, body, query string }{
@@ -28,11 +31,31 @@ func FuzzBadInputNeverFails(f *testing.F) {
 		{"users", "", "q=%25%27&role=root&is_active=maybe"},
 		{"audit", "", "from=yesterday&actor=../../etc&cursor=-1"},
 		{"sessions", "", ""},
+		{"me", `{"display_name":"a\u0000b"}`, ""},
+		{"me", `{"username":"a\u0000b"}`, ""},
+		{"me", "{\"display_name\":\"a\xffb\"}", ""},
+		{"users", "", "q=%00"},
+		{"users", "", "q=a%00b&role=admin"},
+		{"users", "", "q=%FF%FE"},
+		{"register", `{"email":"z@example.com","username":"zed","password":"Aa345678","display_name":"\u0000"}`, ""},
+		{"email", `{"new_email":"a\u0000@example.com","current_password":"x"}`, ""},
+		{"confirm", `{"token":"\u0000"}`, ""},
+		{"reset", `{"token":"a\u0000","new_password":"Aa345678"}`, ""},
 	} {
 		f.Add(seed.route, seed.body, seed.query)
 	}
-	e := apitest.New(f, "sqlite", nil)
-	admin := e.NewAccount(f, "fuzzadmin", true)
+	type target struct {
+		env   *apitest.Env
+		admin apitest.Account
+	}
+	var targets []target
+	for _, engine := range testdb.Engines() {
+		if engine == "postgres" && os.Getenv("TEST_DATABASE_URL") == "" && os.Getenv("CI") != "true" {
+			continue // apitest.New would skip the whole fuzz test
+		}
+		e := apitest.New(f, engine, nil)
+		targets = append(targets, target{e, e.NewAccount(f, "fuzzadmin", true)})
+	}
 	routes := map[string][2]string{
 		"register": {"POST", "/api/v1/auth/register"},
 		"login":    {"POST", "/api/v1/auth/login"},
@@ -42,6 +65,8 @@ func FuzzBadInputNeverFails(f *testing.F) {
 		"audit":    {"GET", "/api/v1/audit-events"},
 		"sessions": {"DELETE", "/api/v1/auth/sessions/"},
 		"me":       {"PATCH", "/api/v1/users/me"},
+		"email":    {"POST", "/api/v1/users/me/email"},
+		"confirm":  {"POST", "/api/v1/users/me/email/confirm"},
 	}
 	f.Fuzz(func(t *testing.T, route, body, query string) {
 		r, ok := routes[route]
@@ -57,28 +82,37 @@ func FuzzBadInputNeverFails(f *testing.F) {
 		if _, err := url.ParseRequestURI(target); err != nil {
 			return // not a request a client can send
 		}
-		req := httptest.NewRequest(r[0], "/", strings.NewReader(body))
-		req.URL, _ = url.ParseRequestURI(target)
-		req.RequestURI = target
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+admin.Token)
-		rec := httptest.NewRecorder()
-		e.App.Handler.ServeHTTP(rec, req)
-		if rec.Code >= 500 {
-			t.Fatalf("%s %s with %q: %d %s", r[0], target, body, rec.Code, rec.Body)
-		}
-		if rec.Code >= 400 {
-			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
-				t.Fatalf("%s %s: %d with Content-Type %q", r[0], target, rec.Code, ct)
-			}
-			for _, leak := range []string{"goroutine", "sql:", "SQLSTATE", "/work/", "runtime error"} {
-				if strings.Contains(rec.Body.String(), leak) {
-					t.Fatalf("%s %s: body leaks %q: %s", r[0], target, leak, rec.Body)
-				}
-			}
-		}
-		if rec.Code == http.StatusTooManyRequests {
-			t.Skip("rate limited")
+		for _, tg := range targets {
+			req := httptest.NewRequest(r[0], "/", strings.NewReader(body))
+			req.URL, _ = url.ParseRequestURI(target)
+			req.RequestURI = target
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tg.admin.Token)
+			rec := httptest.NewRecorder()
+			tg.env.App.Handler.ServeHTTP(rec, req)
+			check(t, tg.env.Engine, r[0], target, body, rec)
 		}
 	})
+}
+
+// check fails t when a fuzzed request got a 5xx, a non-problem error or an
+// error that leaks internals.
+func check(t *testing.T, engine, method, target, body string, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	if rec.Code >= 500 {
+		t.Fatalf("%s %s on %s with %q: %d %s", method, target, engine, body, rec.Code, rec.Body)
+	}
+	if rec.Code >= 400 {
+		if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+			t.Fatalf("%s %s on %s: %d with Content-Type %q", method, target, engine, rec.Code, ct)
+		}
+		for _, leak := range []string{"goroutine", "sql:", "SQLSTATE", "/work/", "runtime error"} {
+			if strings.Contains(rec.Body.String(), leak) {
+				t.Fatalf("%s %s on %s: body leaks %q: %s", method, target, engine, leak, rec.Body)
+			}
+		}
+	}
+	if rec.Code == http.StatusTooManyRequests {
+		t.Skip("rate limited")
+	}
 }

@@ -55,6 +55,7 @@ var kinds = map[apperr.Kind]problemKind{
 	apperr.RangeNotSatisfiable: {http.StatusRequestedRangeNotSatisfiable, "range-not-satisfiable", "Range not satisfiable", "The requested range lies outside the content."},
 	apperr.TooManyRequests:     {http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many requests. Retry later."},
 	apperr.Unavailable:         {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable", "The service is temporarily unavailable."},
+	apperr.Unverified:          {http.StatusForbidden, "email-unverified", "Email not verified", "Verify your email address first."},
 }
 
 var (
@@ -67,7 +68,10 @@ var (
 
 func init() {
 	for k, v := range kinds {
-		statusToKind[v.status] = k
+		// A bare 403 from middleware is the generic kind, never the specific one.
+		if k != apperr.Unverified {
+			statusToKind[v.status] = k
+		}
 	}
 }
 
@@ -93,7 +97,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if k.status == http.StatusUnauthorized {
 			h.Set("WWW-Authenticate", `Bearer realm="api"`)
 		}
-		body, _ := json.Marshal(p)
+		body := p.encode()
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(k.status)
 			return
@@ -120,8 +124,14 @@ func render(r *http.Request, err error) (problemKind, problem, time.Duration) {
 // error path (e.g. a range error while a download streams).
 func problemDocument(r *http.Request, err error) []byte {
 	_, p, _ := render(r, err)
+	return p.encode()
+}
+
+// encode is the problem's JSON with a final newline, like every JSON body
+// the service sends (a shell prompt after `curl` starts on its own line).
+func (p problem) encode() []byte {
 	b, _ := json.Marshal(p)
-	return b
+	return append(b, '\n')
 }
 
 // classify maps an error to its problem kind and client-safe content.

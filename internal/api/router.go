@@ -45,6 +45,14 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		return nil, err
 	}
 	docs, docsCSP := docsHandler()
+	pages, pageCSP, err := pageHandlers()
+	if err != nil {
+		return nil, err
+	}
+	pathCSP := map[string]string{"/docs": docsCSP, "/docs/": docsCSP, "/docs/index.html": docsCSP}
+	for path := range pages {
+		pathCSP[path] = pageCSP
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -79,7 +87,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		requestContext(),
 		httpx.SecurityHeaders(httpx.SecurityHeadersConfig{
 			Trusted:         cfg.TrustedProxies,
-			PathCSP:         map[string]string{"/docs": docsCSP, "/docs/": docsCSP, "/docs/index.html": docsCSP},
+			PathCSP:         pathCSP,
 			NoStorePrefixes: []string{"/api/"},
 		}),
 		httpx.HostCheck(cfg.AllowedHosts, probe),
@@ -90,6 +98,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		ratelimit.Middleware(d.Limiter, s.ipRules(), s.onRateLimited),
 		s.uploadGuard(isUpload),
 		s.validator(spec, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
+		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
 		// The per-user limit needs the caller, known only after authentication.
 		ratelimit.Middleware(d.Limiter, s.userRules(), s.onRateLimited),
 	)
@@ -98,6 +107,9 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	e.GET("/openapi.json", jsonH)
 	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*", echo.WrapHandler(docs))
+	for path, h := range pages {
+		e.GET(path, h)
+	}
 	return e, nil
 }
 
@@ -156,9 +168,16 @@ func ignoreBody(takesBody func(echo.Context) bool) echo.MiddlewareFunc {
 
 // authRoutes are the credential endpoints: stricter per-IP limits slow
 // password guessing and account enumeration across accounts.
+// authRoutes are the credential endpoints (method and route): stricter
+// per-IP limits slow password guessing and account enumeration across
+// accounts. Every request that checks a password, spends a mailed token or
+// sends mail is one.
 var authRoutes = map[string]bool{
-	"/api/v1/auth/login": true, "/api/v1/auth/register": true, "/api/v1/auth/refresh": true,
-	"/api/v1/auth/password/forgot": true, "/api/v1/auth/password/reset": true,
+	"POST /api/v1/auth/login": true, "POST /api/v1/auth/register": true, "POST /api/v1/auth/refresh": true,
+	"POST /api/v1/auth/password/forgot": true, "POST /api/v1/auth/password/reset": true,
+	"POST /api/v1/users/me/password": true, "DELETE /api/v1/users/me": true,
+	"POST /api/v1/users/me/email": true, "POST /api/v1/users/me/email/confirm": true,
+	"POST /api/v1/auth/email/verify": true, "POST /api/v1/auth/email/verify/resend": true,
 }
 
 func probe(c echo.Context) bool { p := c.Path(); return p == "/healthz" || p == "/readyz" }
@@ -173,7 +192,7 @@ func (s *Server) ipRules() []ratelimit.Rule {
 			return c.RealIP(), !probe(c)
 		}},
 		{Name: "auth", Limit: burst(cfg.RateLimitAuthPerMinute), Key: func(c echo.Context) (string, bool) {
-			return c.RealIP(), c.Request().Method == http.MethodPost && authRoutes[c.Path()]
+			return c.RealIP(), authRoutes[c.Request().Method+" "+c.Path()]
 		}},
 	}
 }

@@ -63,6 +63,35 @@ func (s *Server) DeleteMe(ctx context.Context, req gen.DeleteMeRequestObject) (g
 	return gen.DeleteMe204Response{}, nil
 }
 
+func (s *Server) RequestEmailChange(ctx context.Context, req gen.RequestEmailChangeRequestObject) (gen.RequestEmailChangeResponseObject, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, errNoBody
+	}
+	if err := s.Auth.RequestEmailChange(ctx, p, string(req.Body.NewEmail), req.Body.CurrentPassword); err != nil {
+		return nil, err
+	}
+	return gen.RequestEmailChange202Response{}, nil
+}
+
+func (s *Server) ConfirmEmailChange(ctx context.Context, req gen.ConfirmEmailChangeRequestObject) (gen.ConfirmEmailChangeResponseObject, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, errNoBody
+	}
+	u, err := s.Auth.ConfirmEmailChange(ctx, p, req.Body.Token)
+	if err != nil {
+		return nil, err
+	}
+	return gen.ConfirmEmailChange200JSONResponse{Body: toAPIUser(u)}, nil
+}
+
 func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) (gen.ListUsersResponseObject, error) {
 	p, err := caller(ctx)
 	if err != nil {
@@ -124,11 +153,7 @@ func toUserPatch(b *gen.UpdateMeRequest) user.Patch {
 	if b == nil {
 		return user.Patch{}
 	}
-	var email *string
-	if b.Email != nil {
-		email = new(string(*b.Email))
-	}
-	return user.Patch{DisplayName: b.DisplayName, Username: b.Username, Email: email}
+	return user.Patch{DisplayName: b.DisplayName, Username: b.Username}
 }
 
 func toAdminPatch(b *gen.AdminUpdateUserRequest) user.AdminPatch {

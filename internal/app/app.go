@@ -128,7 +128,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Config: auth.Config{
 			RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: cfg.RefreshReuseGrace, MaxFailures: cfg.LoginMaxFailures,
 			FailureWindow: cfg.LoginFailureWindow, Lockout: cfg.LoginLockout, ResetTTL: cfg.PasswordResetTTL,
-			PublicBaseURL: cfg.PublicBaseURL,
+			EmailChangeTTL: cfg.EmailChangeTTL, VerifyTTL: cfg.EmailVerifyTTL,
+			RequireVerifiedEmail: cfg.RequireVerifiedEmail, PublicBaseURL: cfg.PublicBaseURL,
 		},
 	})
 	a.Files, err = file.NewService(file.Deps{
@@ -139,7 +140,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
 	a.Users = user.NewService(user.Deps{
-		Store: a.Stores.Users, Sessions: a.Stores.Sessions, Files: a.Files, Audit: a.Audit,
+		Store: a.Stores.Users, Sessions: a.Stores.Sessions, Passwords: a.Auth, Files: a.Files, Audit: a.Audit,
 		Hasher: a.Hasher, Policy: policy, Now: now, Log: log,
 	})
 

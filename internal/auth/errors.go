@@ -17,16 +17,27 @@ var (
 	// ErrInvalidRefresh answers a refresh with a missing, unknown, reused or
 	// revoked refresh token.
 	ErrInvalidRefresh = apperr.New(apperr.Unauthorized, "Missing, invalid or expired refresh token.")
-	// ErrInvalidResetToken names the token field of a password reset.
-	ErrInvalidResetToken = apperr.Field("body", "token", "The reset token is invalid or has expired.")
+	// ErrEmailUnverified answers a login with the right password to an
+	// account that has not verified its address while that is required.
+	ErrEmailUnverified = apperr.New(apperr.Unverified, "Verify your email address first: a new link is on its way to it.")
+	// ErrInvalidMailToken names the token field of a request that presented
+	// an unknown, spent, expired, superseded or foreign mailed token.
+	ErrInvalidMailToken = apperr.Field("body", "token", "The token is invalid or has expired.")
 )
 
 // errBusy is returned when password hashing is saturated; a client may retry
 // almost at once.
 var errBusy = apperr.Retry(apperr.Unavailable, "The service is busy. Please retry shortly.", time.Second)
 
+// lockedError is the answer while an account's failure budget is spent.
+type lockedError struct{ err *apperr.Error }
+
+func (e *lockedError) Error() string { return e.err.Error() }
+func (e *lockedError) Unwrap() error { return e.err }
+
 func errLocked(remaining time.Duration) error {
 	// Whole seconds, rounded up, so a client that waits exactly Retry-After
 	// is never still locked out.
-	return apperr.Retry(apperr.TooManyRequests, "Too many failed logins. Try again later.", (remaining + time.Second - 1).Truncate(time.Second))
+	return &lockedError{apperr.Retry(apperr.TooManyRequests, "Too many failed password attempts. Try again later.",
+		(remaining + time.Second - 1).Truncate(time.Second))}
 }

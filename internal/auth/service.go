@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,12 +27,14 @@ import (
 
 // Defaults for zero Config fields.
 const (
-	DefaultRefreshTTL    = 30 * 24 * time.Hour
-	DefaultReuseGrace    = 10 * time.Second
-	DefaultMaxFailures   = 5
-	DefaultFailureWindow = 15 * time.Minute
-	DefaultLockout       = 15 * time.Minute
-	DefaultResetTTL      = 30 * time.Minute
+	DefaultRefreshTTL     = 30 * 24 * time.Hour
+	DefaultReuseGrace     = 10 * time.Second
+	DefaultMaxFailures    = 5
+	DefaultFailureWindow  = 15 * time.Minute
+	DefaultLockout        = 15 * time.Minute
+	DefaultResetTTL       = 30 * time.Minute
+	DefaultEmailChangeTTL = time.Hour
+	DefaultVerifyTTL      = 24 * time.Hour
 )
 
 // Session revocation reasons stored with the session.
@@ -42,6 +43,7 @@ const (
 	ReasonRefreshReuse  = "refresh_reuse"
 	ReasonPasswordReset = "password_reset"
 	ReasonRevokedByUser = "revoked_by_user"
+	ReasonEmailChanged  = "email_changed"
 )
 
 // Config tunes the service. Zero fields take the Default* values; a negative
@@ -59,8 +61,16 @@ type Config struct {
 	FailureWindow time.Duration
 	Lockout       time.Duration
 	ResetTTL      time.Duration
-	// PublicBaseURL is where the web front end lives; reset links point at
-	// PublicBaseURL + "/reset-password?token=...".
+	// EmailChangeTTL and VerifyTTL are the lifetimes of the links that
+	// confirm a new address and verify an account's address.
+	EmailChangeTTL time.Duration
+	VerifyTTL      time.Duration
+	// RequireVerifiedEmail refuses logins of accounts whose address is not
+	// verified, and makes registration answer alike for new and taken
+	// addresses.
+	RequireVerifiedEmail bool
+	// PublicBaseURL is where the web pages live that mailed links open,
+	// e.g. PublicBaseURL + "/reset-password#token=...".
 	PublicBaseURL string
 }
 
@@ -85,6 +95,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResetTTL <= 0 {
 		c.ResetTTL = DefaultResetTTL
+	}
+	if c.EmailChangeTTL <= 0 {
+		c.EmailChangeTTL = DefaultEmailChangeTTL
+	}
+	if c.VerifyTTL <= 0 {
+		c.VerifyTTL = DefaultVerifyTTL
 	}
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
 	return c
@@ -152,24 +168,20 @@ type Tokens struct {
 // microseconds), so values compare equal after a round trip.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// NormalizeEmail is the stored form of an email address.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-// NormalizeUsername is the stored form of a username.
-func NormalizeUsername(username string) string { return strings.ToLower(strings.TrimSpace(username)) }
-
-var usernamePattern = regexp.MustCompile(`^[a-z0-9_.-]{3,32}$`)
-
-// Register creates an account with the user role.
-func (s *Service) Register(ctx context.Context, email, username, pw string, displayName *string) (user.User, error) {
-	email, username = NormalizeEmail(email), NormalizeUsername(username)
-	// The HTTP layer validates these against the spec already; the checks
-	// here hold the rules for every other caller.
-	if len(email) > 254 || !strings.Contains(email, "@") {
-		return user.User{}, apperr.Field("body", "email", "must be a valid email address")
+// Register creates an account with the user role and mails it a
+// verification link. With RequireVerifiedEmail on, a taken address is not an
+// error: the answer (accepted, no account returned) is the same as for a new
+// one, and the address's owner gets a mail saying an account exists, so
+// registering cannot test which addresses have accounts. Otherwise a taken
+// address is user.ErrEmailTaken. A taken username is always a conflict.
+func (s *Service) Register(ctx context.Context, rawEmail, rawUsername, pw string, displayName *string) (user.User, error) {
+	email, err := user.ParseEmail(rawEmail)
+	if err != nil {
+		return user.User{}, apperr.Field("body", "email", err.Error())
 	}
-	if !usernamePattern.MatchString(username) {
-		return user.User{}, apperr.Field("body", "username", "must be 3 to 32 letters, digits, '_', '.' or '-'")
+	username, err := user.ParseUsername(rawUsername)
+	if err != nil {
+		return user.User{}, apperr.Field("body", "username", err.Error())
 	}
 	if err := s.checkPolicy("password", pw); err != nil {
 		return user.User{}, err
@@ -184,13 +196,20 @@ func (s *Service) Register(ctx context.Context, email, username, pw string, disp
 	}
 	now := s.clock()
 	u, err := s.users.Create(ctx, user.User{
-		ID: id.String(), Email: email, Username: username, DisplayName: displayName,
+		ID: id.String(), Email: string(email), Username: string(username), DisplayName: displayName,
 		PasswordHash: hash, Role: user.RoleUser, IsActive: true, CreatedAt: now, UpdatedAt: now,
 	})
+	if errors.Is(err, user.ErrEmailTaken) && s.cfg.RequireVerifiedEmail {
+		if owner, err := s.users.ByEmail(ctx, string(email)); err == nil {
+			s.send(ctx, owner.ID, s.accountExistsMessage(owner.Email))
+		}
+		return user.User{}, nil
+	}
 	if err != nil {
 		return user.User{}, err
 	}
 	s.record(ctx, audit.Entry{ActorID: u.ID, Action: "user.registered", TargetType: "user", TargetID: u.ID})
+	s.sendVerification(ctx, u, now)
 	return u, nil
 }
 
@@ -216,62 +235,58 @@ func (s *Service) hashErr(err error) error {
 
 // Login checks email and password and starts a session.
 func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
-	email = NormalizeEmail(email)
-	key := throttleKey(email)
+	email = user.NormalizeEmail(email)
 	now := s.clock()
-	adm, err := s.throttle.admit(ctx, key, now)
+	var (
+		u      user.User
+		known  bool
+		rehash bool
+	)
+	match, err := s.guarded(ctx, throttleKey(email), now, func() (bool, error) {
+		var err error
+		u, err = s.users.ByEmail(ctx, email)
+		if errors.Is(err, user.ErrNotFound) {
+			// The same Argon2id work as for a real account, so the response
+			// time does not reveal whether the account exists.
+			return false, s.hasher.DummyVerify(ctx, pw)
+		}
+		if err != nil {
+			return false, err
+		}
+		known = true
+		var ok bool
+		ok, rehash, err = s.verifyHash(ctx, u, pw)
+		return ok, err
+	})
 	if err != nil {
+		if _, locked := errors.AsType[*lockedError](err); locked {
+			s.loginFailed(ctx, "", email, "locked")
+		}
 		return Tokens{}, err
 	}
-	if adm.lockedFor > 0 {
-		s.loginFailed(ctx, "", email, "locked")
-		return Tokens{}, errLocked(adm.lockedFor)
-	}
-	// Until the password has really been checked, leaving refunds the
-	// attempt: saturation or a failing database must not lock anyone out.
-	checked := false
-	defer func() {
-		if !checked {
-			if err := s.throttle.refund(context.WithoutCancel(ctx), key, adm); err != nil {
-				s.log.ErrorContext(ctx, "refunding a login attempt failed", "err", err)
-			}
-		}
-	}()
-
-	u, err := s.users.ByEmail(ctx, email)
-	if errors.Is(err, user.ErrNotFound) {
-		// The same Argon2id work as for a real account, so the response
-		// time does not reveal whether the account exists.
-		if err := s.hasher.DummyVerify(ctx, pw); err != nil {
-			return Tokens{}, s.hashErr(err)
-		}
-		checked = true
+	switch {
+	case !known:
 		s.loginFailed(ctx, "", email, "unknown_account")
 		return Tokens{}, ErrInvalidCredentials
-	}
-	if err != nil {
-		return Tokens{}, err
-	}
-	match, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
-	if errors.Is(err, password.ErrMalformedHash) {
-		// A broken row must fail closed, never open.
-		s.log.ErrorContext(ctx, "stored password hash is malformed", "user_id", u.ID)
-		match, err = false, nil
-	}
-	if err != nil {
-		return Tokens{}, s.hashErr(err)
-	}
-	checked = true
-	if !match {
+	case !match:
 		s.loginFailed(ctx, u.ID, email, "bad_password")
 		return Tokens{}, ErrInvalidCredentials
-	}
-	if !u.IsActive {
+	case !u.IsActive:
 		s.loginFailed(ctx, u.ID, email, "inactive")
 		return Tokens{}, ErrInvalidCredentials
+	case s.cfg.RequireVerifiedEmail && u.EmailVerifiedAt == nil:
+		// The right password proves the caller may hear that the address
+		// is unproven; a fresh link lets them out (the old one may be lost
+		// or expired).
+		if err := s.throttle.clear(ctx, throttleKey(email)); err != nil {
+			s.log.ErrorContext(ctx, "clearing the login throttle failed", "err", err)
+		}
+		s.loginFailed(ctx, u.ID, email, "email_unverified")
+		s.sendVerification(ctx, u, now)
+		return Tokens{}, ErrEmailUnverified
 	}
 
-	if err := s.throttle.clear(ctx, key); err != nil {
+	if err := s.throttle.clear(ctx, throttleKey(email)); err != nil {
 		s.log.ErrorContext(ctx, "clearing the login throttle failed", "err", err)
 	}
 	if rehash {
@@ -286,6 +301,75 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
 		Details: map[string]any{"email": logging.MaskEmail(email)},
 	})
 	return toks, nil
+}
+
+// guarded runs check, a password verification, under the failed-attempt
+// budget of key: refused with a 429 while key is locked, counted before it
+// runs, and refunded when it could not run (hasher saturated, request
+// cancelled, database failing), so that load or errors never lock anyone
+// out. A check that ran and failed stays counted; the caller clears key on
+// success.
+func (s *Service) guarded(ctx context.Context, key string, now time.Time, check func() (bool, error)) (bool, error) {
+	adm, err := s.throttle.admit(ctx, key, now)
+	if err != nil {
+		return false, err
+	}
+	if adm.lockedFor > 0 {
+		return false, errLocked(adm.lockedFor)
+	}
+	ok, err := check()
+	if err != nil {
+		if rerr := s.throttle.refund(context.WithoutCancel(ctx), key, adm); rerr != nil {
+			s.log.ErrorContext(ctx, "refunding a password attempt failed", "err", rerr)
+		}
+		return false, s.hashErr(err)
+	}
+	return ok, nil
+}
+
+// verifyHash checks pw against u's stored hash. A malformed stored hash
+// fails closed: it never matches.
+func (s *Service) verifyHash(ctx context.Context, u user.User, pw string) (match, rehash bool, err error) {
+	match, rehash, err = s.hasher.Verify(ctx, pw, u.PasswordHash)
+	if errors.Is(err, password.ErrMalformedHash) {
+		s.log.ErrorContext(ctx, "stored password hash is malformed", "user_id", u.ID)
+		return false, false, nil
+	}
+	return match, rehash, err
+}
+
+// CheckPassword checks the current password of u before a sensitive change
+// (password, address, deletion). It spends the same failure budget as
+// logging in, so a stolen access token does not buy unlimited guesses: wrong
+// guesses here and at login together lock the account. A wrong password is
+// user.ErrWrongPassword; a locked account a 429 with Retry-After.
+func (s *Service) CheckPassword(ctx context.Context, u user.User, pw string) error {
+	key := throttleKey(u.Email)
+	match, err := s.guarded(ctx, key, s.clock(), func() (bool, error) {
+		ok, _, err := s.verifyHash(ctx, u, pw)
+		return ok, err
+	})
+	if err != nil {
+		if _, locked := errors.AsType[*lockedError](err); locked {
+			s.passwordCheckFailed(ctx, u.ID, "locked")
+		}
+		return err
+	}
+	if !match {
+		s.passwordCheckFailed(ctx, u.ID, "bad_password")
+		return user.ErrWrongPassword
+	}
+	if err := s.throttle.clear(ctx, key); err != nil {
+		s.log.ErrorContext(ctx, "clearing the login throttle failed", "err", err)
+	}
+	return nil
+}
+
+func (s *Service) passwordCheckFailed(ctx context.Context, userID, reason string) {
+	s.record(ctx, audit.Entry{
+		ActorID: userID, Action: "auth.password_check.failed", Outcome: audit.Failure, TargetType: "user", TargetID: userID,
+		Details: map[string]any{"reason": reason},
+	})
 }
 
 // rehash stores a hash of pw made with the current parameters. Failing is

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"secureapi/internal/platform/apperr"
+	"secureapi/internal/user"
 )
 
 // Session is one login of one account.
@@ -77,8 +78,34 @@ type Store interface {
 	SaveThrottle(ctx context.Context, t Throttle) error
 	ClearThrottle(ctx context.Context, key string) error
 
-	CreatePasswordReset(ctx context.Context, hash, userID string, created, expires time.Time) error
-	// ConsumePasswordReset marks an unexpired, unused token used and returns its account; ErrNotFound otherwise.
-	ConsumePasswordReset(ctx context.Context, hash string, now time.Time) (string, error)
-	DeletePasswordResets(ctx context.Context, userID string) error
+	CreateMailToken(ctx context.Context, t MailToken) error
+	// ConsumeMailToken marks an unexpired, unused token of purpose used and
+	// returns it (account and address); ErrNotFound otherwise.
+	ConsumeMailToken(ctx context.Context, purpose MailPurpose, hash string, now time.Time) (MailToken, error)
+	// DeleteMailTokens voids userID's tokens of purpose ("" for every purpose).
+	DeleteMailTokens(ctx context.Context, userID string, purpose MailPurpose) error
+
+	// Users is the account store, bound to the same transaction inside InTx.
+	Users() user.Store
+}
+
+// MailPurpose is what a mailed token allows.
+type MailPurpose string
+
+const (
+	PurposePasswordReset MailPurpose = "password_reset"
+	PurposeEmailChange   MailPurpose = "email_change"
+	PurposeEmailVerify   MailPurpose = "email_verify"
+)
+
+// MailToken is a single-use token sent by mail, known only by its hash.
+// Email is the address it proves (the new address of an email change, the
+// address being verified); empty for password resets.
+type MailToken struct {
+	Hash      string
+	UserID    string
+	Purpose   MailPurpose
+	Email     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }

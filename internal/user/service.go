@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -54,33 +52,44 @@ type SessionRevoker interface {
 	DeletePasswordResets(ctx context.Context, userID string) error
 }
 
+// PasswordChecker checks an account's current password under the same
+// failed-attempt budget and lockout as logging in (auth.Service), so that a
+// stolen access token does not buy unlimited guesses.
+type PasswordChecker interface {
+	CheckPassword(ctx context.Context, u User, pw string) error
+}
+
 // FileRemover deletes the stored content of every file an account owns.
 type FileRemover interface {
 	RemoveOwnerFiles(ctx context.Context, ownerID string) error
 }
 
-// Deps are the Service's collaborators. Files may be nil (no file storage).
+// Deps are the Service's collaborators. Files may be nil (no file storage);
+// Passwords may be nil only in tests (the hasher then checks alone, with no
+// failure budget).
 type Deps struct {
-	Store    Store
-	Sessions SessionRevoker
-	Files    FileRemover
-	Audit    *audit.Service
-	Hasher   *password.Hasher
-	Policy   password.Policy
-	Now      func() time.Time
-	Log      *slog.Logger
+	Store     Store
+	Sessions  SessionRevoker
+	Passwords PasswordChecker
+	Files     FileRemover
+	Audit     *audit.Service
+	Hasher    *password.Hasher
+	Policy    password.Policy
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Service applies the account rules: who may see and change which account.
 type Service struct {
-	store    Store
-	sessions SessionRevoker
-	files    FileRemover
-	audit    *audit.Service
-	hasher   *password.Hasher
-	policy   password.Policy
-	now      func() time.Time
-	log      *slog.Logger
+	store     Store
+	sessions  SessionRevoker
+	passwords PasswordChecker
+	files     FileRemover
+	audit     *audit.Service
+	hasher    *password.Hasher
+	policy    password.Policy
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // NewService returns a Service; Now defaults to time.Now and Log to slog.Default.
@@ -92,16 +101,17 @@ func NewService(d Deps) *Service {
 		d.Log = slog.Default()
 	}
 	return &Service{
-		store: d.Store, sessions: d.Sessions, files: d.Files, audit: d.Audit,
+		store: d.Store, sessions: d.Sessions, passwords: d.Passwords, files: d.Files, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, now: d.Now, log: d.Log,
 	}
 }
 
 // Patch is a change to the caller's own profile; nil fields stay as they are.
+// The address is not part of it: changing it needs the password and a
+// confirmation from the new mailbox (auth.Service.RequestEmailChange).
 type Patch struct {
 	DisplayName *string
 	Username    *string
-	Email       *string
 }
 
 // AdminPatch is an admin's change to an account; nil fields stay as they are.
@@ -116,12 +126,6 @@ const (
 	maxPageSize     = 100
 )
 
-// NormalizeEmail is the stored form of an email address.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// NormalizeUsername is the stored form of a username.
-func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
 func (s *Service) at() time.Time { return s.now().UTC() }
 
 // record appends to the audit log after the change it describes is
@@ -134,8 +138,12 @@ func (s *Service) record(ctx context.Context, e audit.Entry) {
 	_ = s.audit.Record(ctx, e)
 }
 
-// verify checks pw against u's stored hash. A mismatch is ErrWrongPassword.
+// verify checks pw, u's current password. A mismatch is ErrWrongPassword;
+// with a PasswordChecker, a spent failure budget is a 429.
 func (s *Service) verify(ctx context.Context, u User, pw string) error {
+	if s.passwords != nil {
+		return s.passwords.CheckPassword(ctx, u, pw)
+	}
 	ok, _, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
 	switch {
 	case errors.Is(err, password.ErrBusy):
@@ -185,9 +193,16 @@ func (s *Service) Me(ctx context.Context, p identity.Principal) (User, error) {
 // changes are written and audited (by name, never by value).
 func (s *Service) UpdateMe(ctx context.Context, p identity.Principal, patch Patch) (User, error) {
 	var (
-		out     User
-		changed []string
+		out      User
+		changed  []string
+		username Username
 	)
+	if patch.Username != nil {
+		var err error
+		if username, err = ParseUsername(*patch.Username); err != nil {
+			return User{}, apperr.Field("body", "username", err.Error())
+		}
+	}
 	err := s.store.InTx(ctx, func(st Store) error {
 		u, err := st.ByID(ctx, p.UserID)
 		if err != nil {
@@ -197,17 +212,9 @@ func (s *Service) UpdateMe(ctx context.Context, p identity.Principal, patch Patc
 			u.DisplayName = new(*patch.DisplayName)
 			changed = append(changed, "display_name")
 		}
-		if patch.Username != nil {
-			if v := NormalizeUsername(*patch.Username); v != u.Username {
-				u.Username = v
-				changed = append(changed, "username")
-			}
-		}
-		if patch.Email != nil {
-			if v := NormalizeEmail(*patch.Email); v != u.Email {
-				u.Email = v
-				changed = append(changed, "email")
-			}
+		if patch.Username != nil && string(username) != u.Username {
+			u.Username = string(username)
+			changed = append(changed, "username")
 		}
 		if len(changed) == 0 {
 			out = u
@@ -484,18 +491,17 @@ func (s *Service) Delete(ctx context.Context, p identity.Principal, id string) e
 	return nil
 }
 
-var usernameRE = regexp.MustCompile(`^[a-z0-9_.-]{3,32}$`)
-
 // CreateAdmin creates an active admin account. It serves the command line,
 // which has no request validator in front of it, so it checks the input
 // the API schema would have checked.
-func (s *Service) CreateAdmin(ctx context.Context, email, username, pw string) (User, error) {
-	email, username = NormalizeEmail(email), NormalizeUsername(username)
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
-		return User{}, apperr.Field("body", "email", "must be a valid email address")
+func (s *Service) CreateAdmin(ctx context.Context, rawEmail, rawUsername, pw string) (User, error) {
+	email, err := ParseEmail(rawEmail)
+	if err != nil {
+		return User{}, apperr.Field("body", "email", err.Error())
 	}
-	if !usernameRE.MatchString(username) {
-		return User{}, apperr.Field("body", "username", "must be 3..32 letters, digits, '_', '.' or '-'")
+	username, err := ParseUsername(rawUsername)
+	if err != nil {
+		return User{}, apperr.Field("body", "username", err.Error())
 	}
 	h, err := s.newHash(ctx, "password", pw)
 	if err != nil {
@@ -507,7 +513,7 @@ func (s *Service) CreateAdmin(ctx context.Context, email, username, pw string) (
 	}
 	at := s.at()
 	u, err := s.store.Create(ctx, User{
-		ID: id.String(), Email: email, Username: username, PasswordHash: h,
+		ID: id.String(), Email: string(email), Username: string(username), PasswordHash: h,
 		Role: RoleAdmin, IsActive: true, CreatedAt: at, UpdatedAt: at,
 	})
 	if err != nil {

@@ -26,8 +26,11 @@ type User struct {
 	PasswordHash string
 	Role         Role
 	IsActive     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// EmailVerifiedAt is when the account last proved it receives mail at
+	// Email; nil until then.
+	EmailVerifiedAt *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 var (

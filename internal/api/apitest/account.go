@@ -2,9 +2,16 @@ package apitest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
+	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +80,78 @@ func (e *Env) NewSession(t testing.TB, userID string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// Mail is one message the app wrote to its development outbox.
+type Mail struct {
+	To, Subject, Body string
+}
+
+// Mails returns every message in the development outbox under DATA_DIR,
+// oldest first.
+func (e *Env) Mails(t testing.TB) []Mail {
+	t.Helper()
+	dir := filepath.Join(e.DataDir, "outbox")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Mail
+	for _, de := range entries { // ReadDir sorts by name: time first
+		if !strings.HasSuffix(de.Name(), ".eml") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, body, _ := strings.Cut(string(b), "\r\n\r\n")
+		m := Mail{Body: body}
+		for _, line := range strings.Split(head, "\r\n") {
+			k, v, _ := strings.Cut(line, ": ")
+			switch k {
+			case "To":
+				m.To = v
+			case "Subject":
+				if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+					v = d
+				}
+				m.Subject = v
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// MailsTo returns the messages to one address, oldest first.
+func (e *Env) MailsTo(t testing.TB, addr string) []Mail {
+	t.Helper()
+	var out []Mail
+	for _, m := range e.Mails(t) {
+		if strings.EqualFold(m.To, addr) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var linkRE = regexp.MustCompile(`https?://[^\s#]+(/[a-z-]+)#token=([A-Za-z0-9_-]+)`)
+
+// LinkToken returns the token of the link to page (e.g. "/confirm-email")
+// in the newest mail to addr that has one, or "".
+func (e *Env) LinkToken(t testing.TB, addr, page string) string {
+	t.Helper()
+	ms := e.MailsTo(t, addr)
+	for i := len(ms) - 1; i >= 0; i-- {
+		for _, m := range linkRE.FindAllStringSubmatch(ms[i].Body, -1) {
+			if m[1] == page {
+				return m[2]
+			}
+		}
+	}
+	return ""
 }

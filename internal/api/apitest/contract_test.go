@@ -11,7 +11,7 @@ import (
 // pass a response that keeps the contract.
 func TestCheckContract(t *testing.T) {
 	const user = `{"id":"0192f6a4-6a8e-7cc1-9a55-3f7c2d6e8b10","email":"alice@example.com","username":"alice",` +
-		`"display_name":null,"role":"user","is_active":true,"created_at":"2026-01-02T15:04:05Z","updated_at":"2026-01-02T15:04:05Z"}`
+		`"display_name":null,"email_verified_at":null,"role":"user","is_active":true,"created_at":"2026-01-02T15:04:05Z","updated_at":"2026-01-02T15:04:05Z"}`
 	headers := func(extra ...string) http.Header {
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")

@@ -24,6 +24,8 @@ const (
 	RangeNotSatisfiable
 	TooManyRequests
 	Unavailable
+	// Unverified means the account has not proved its email address yet.
+	Unverified
 )
 
 // FieldError names one invalid input.

@@ -21,6 +21,7 @@ func Check(c *Config) (refusals []Problem, warnings []Problem) {
 	}
 	var ref, warn problems
 	prod := c.IsProduction()
+	warn = append(warn, c.dotenvLookAlikes...)
 
 	// strict reports a setting as a refusal in production and as a warning
 	// in development.

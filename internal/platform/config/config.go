@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -61,8 +62,14 @@ func (k EncryptionKey) GoString() string {
 // are read from the variable of that name; the others are derived from them
 // by Load.
 type Config struct {
-	AppEnv     string `env:"APP_ENV" envDefault:"development"`
-	ListenAddr string `env:"LISTEN_ADDR" envDefault:":8080"`
+	// dotenvLookAlikes are .env entries that look like settings but are not
+	// (see LookAlikes); Check reports them as warnings.
+	dotenvLookAlikes []Problem
+
+	AppEnv string `env:"APP_ENV" envDefault:"development"`
+	// ListenAddr defaults to 127.0.0.1:8080 in development (nothing on the
+	// network reaches a laptop's dev server) and :8080 in production.
+	ListenAddr string `env:"LISTEN_ADDR"`
 	DataDir    string `env:"DATA_DIR" envDefault:"./data"`
 
 	DatabaseURL              string `env:"DATABASE_URL"`
@@ -78,8 +85,8 @@ type Config struct {
 	TLSCertFile        string         `env:"TLS_CERT_FILE"`
 	TLSKeyFile         string         `env:"TLS_KEY_FILE"`
 	HTTPRedirectAddr   string         `env:"HTTP_REDIRECT_ADDR"`
-	// MetricsAddr is empty when metrics are disabled (METRICS_ADDR set to "").
-	MetricsAddr string `env:"METRICS_ADDR" envDefault:"127.0.0.1:9090"`
+	// MetricsAddr is empty, and the metrics listener off, unless METRICS_ADDR is set.
+	MetricsAddr string `env:"METRICS_ADDR"`
 
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	// LogFormat defaults to text in development and json in production.
@@ -136,6 +143,14 @@ type Config struct {
 	LoginLockout       time.Duration `env:"LOGIN_LOCKOUT" envDefault:"15m"`
 
 	PasswordResetTTL time.Duration `env:"PASSWORD_RESET_TTL" envDefault:"30m"`
+	// EmailChangeTTL is how long the link confirming a new address works.
+	EmailChangeTTL time.Duration `env:"EMAIL_CHANGE_TTL" envDefault:"1h"`
+	// EmailVerifyTTL is how long an address verification link works.
+	EmailVerifyTTL time.Duration `env:"EMAIL_VERIFY_TTL" envDefault:"24h"`
+	// RequireVerifiedEmail defaults to true in production and false in
+	// development: when on, an unverified account cannot log in and
+	// registration answers alike for new and taken addresses.
+	RequireVerifiedEmail bool `env:"REQUIRE_VERIFIED_EMAIL"`
 	// PublicBaseURL never ends with a slash so paths can be appended.
 	PublicBaseURL string `env:"PUBLIC_BASE_URL" envDefault:"http://localhost:8080"`
 
@@ -147,6 +162,8 @@ type Config struct {
 
 	RateLimitIPPerMinute   int `env:"RATE_LIMIT_IP_PER_MINUTE" envDefault:"300"`
 	RateLimitUserPerMinute int `env:"RATE_LIMIT_USER_PER_MINUTE" envDefault:"600"`
+	// RateLimitAuthPerMinute defaults to 10 in production and 60 in
+	// development, where one person tries flows again and again.
 	RateLimitAuthPerMinute int `env:"RATE_LIMIT_AUTH_PER_MINUTE" envDefault:"10"`
 	// RateLimitBurst of 0 means each limiter bursts up to its per-minute
 	// value; use RateBurst to resolve it.
@@ -204,8 +221,7 @@ var verbatimVars = map[string]bool{"SMTP_PASSWORD": true}
 // and APP_ENV itself is only ever taken from the real environment so that a
 // stray file cannot switch the environment.
 //
-// Empty values count as unset and take the default, except METRICS_ADDR,
-// where an explicit empty value disables the metrics listener.
+// Empty values count as unset and take the default.
 //
 // The returned error is an *Error listing every value that cannot be parsed or
 // is invalid and, in production, every refusal reported by Check.
@@ -254,6 +270,7 @@ func Load(lookup func(string) (string, bool), dotenvPath string) (*Config, error
 	vars["APP_ENV"] = appEnv
 
 	var c Config
+	c.dotenvLookAlikes = LookAlikes(slices.Sorted(maps.Keys(dotenv)), dotenvPath)
 	if err := env.ParseWithOptions(&c, env.Options{Environment: vars, FuncMap: parsers}); err != nil {
 		ps = append(ps, parseProblems(err, vars)...)
 	}
@@ -328,14 +345,23 @@ func (c *Config) applyDynamicDefaults(vars map[string]string) {
 	if vars["AUTO_MIGRATE"] == "" {
 		c.AutoMigrate = !prod
 	}
+	if vars["REQUIRE_VERIFIED_EMAIL"] == "" {
+		c.RequireVerifiedEmail = prod
+	}
 	if vars["LOG_FORMAT"] == "" {
 		c.LogFormat = "text"
 		if prod {
 			c.LogFormat = "json"
 		}
 	}
-	if v, ok := vars["METRICS_ADDR"]; ok && v == "" {
-		c.MetricsAddr = ""
+	if vars["RATE_LIMIT_AUTH_PER_MINUTE"] == "" && !prod {
+		c.RateLimitAuthPerMinute = 60
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = "127.0.0.1:8080"
+		if prod {
+			c.ListenAddr = ":8080"
+		}
 	}
 	if c.UploadDir == "" {
 		c.UploadDir = filepath.Join(c.DataDir, "uploads")

@@ -130,7 +130,7 @@ func TestDefaults(t *testing.T) {
 	}{
 		{"AppEnv", c.AppEnv, "development"},
 		{"IsProduction", c.IsProduction(), false},
-		{"ListenAddr", c.ListenAddr, ":8080"},
+		{"ListenAddr", c.ListenAddr, "127.0.0.1:8080"},
 		{"DataDir", c.DataDir, "./data"},
 		{"DatabaseURL", c.DatabaseURL, ""},
 		{"DatabaseDriver", c.DatabaseDriver(), "sqlite"},
@@ -143,7 +143,7 @@ func TestDefaults(t *testing.T) {
 		{"AllowedHosts", len(c.AllowedHosts), 0},
 		{"TrustedProxies", len(c.TrustedProxies), 0},
 		{"TLSEnabled", c.TLSEnabled(), false},
-		{"MetricsAddr", c.MetricsAddr, "127.0.0.1:9090"},
+		{"MetricsAddr", c.MetricsAddr, ""},
 		{"LogLevel", c.LogLevel, "info"},
 		{"LogFormat", c.LogFormat, "text"},
 		{"Debug", c.Debug, false},
@@ -180,7 +180,7 @@ func TestDefaults(t *testing.T) {
 		{"SMTPPort", c.SMTPPort, 587},
 		{"RateLimitIPPerMinute", c.RateLimitIPPerMinute, 300},
 		{"RateLimitUserPerMinute", c.RateLimitUserPerMinute, 600},
-		{"RateLimitAuthPerMinute", c.RateLimitAuthPerMinute, 10},
+		{"RateLimitAuthPerMinute", c.RateLimitAuthPerMinute, 60},
 		{"RateLimitBurst", c.RateLimitBurst, 0},
 		{"RateBurst(10)", c.RateBurst(10), 10},
 		{"ShutdownTimeout", c.ShutdownTimeout, 15 * time.Second},
@@ -201,7 +201,7 @@ func TestNilLookupMeansEmptyEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ListenAddr != ":8080" {
+	if c.ListenAddr != "127.0.0.1:8080" {
 		t.Errorf("ListenAddr = %q", c.ListenAddr)
 	}
 }
@@ -215,12 +215,13 @@ func TestEnvironmentDependentDefaults(t *testing.T) {
 		uploadDir   string
 		metrics     string
 		hashConc    int
+		listen      string
 	}{
-		{"development", map[string]string{}, true, "text", filepath.Join("./data", "uploads"), "127.0.0.1:9090", runtime.GOMAXPROCS(0)},
-		{"production", prodEnv(t), false, "json", filepath.Join("./data", "uploads"), "127.0.0.1:9090", runtime.GOMAXPROCS(0)},
-		{"explicit values", map[string]string{"AUTO_MIGRATE": "false", "LOG_FORMAT": "JSON", "DATA_DIR": "/srv/app", "METRICS_ADDR": "", "HASH_CONCURRENCY": "3"},
-			false, "json", filepath.Join("/srv/app", "uploads"), "", 3},
-		{"upload dir set", map[string]string{"UPLOAD_DIR": "/mnt/uploads"}, true, "text", "/mnt/uploads", "127.0.0.1:9090", runtime.GOMAXPROCS(0)},
+		{"development", map[string]string{}, true, "text", filepath.Join("./data", "uploads"), "", runtime.GOMAXPROCS(0), "127.0.0.1:8080"},
+		{"production", prodEnv(t), false, "json", filepath.Join("./data", "uploads"), "", runtime.GOMAXPROCS(0), ":8080"},
+		{"explicit values", map[string]string{"AUTO_MIGRATE": "false", "LOG_FORMAT": "JSON", "DATA_DIR": "/srv/app", "METRICS_ADDR": "127.0.0.1:9100", "HASH_CONCURRENCY": "3", "LISTEN_ADDR": ":9000"},
+			false, "json", filepath.Join("/srv/app", "uploads"), "127.0.0.1:9100", 3, ":9000"},
+		{"upload dir set", map[string]string{"UPLOAD_DIR": "/mnt/uploads"}, true, "text", "/mnt/uploads", "", runtime.GOMAXPROCS(0), "127.0.0.1:8080"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,6 +240,12 @@ func TestEnvironmentDependentDefaults(t *testing.T) {
 			}
 			if c.HashConcurrency != tc.hashConc {
 				t.Errorf("HashConcurrency = %d, want %d", c.HashConcurrency, tc.hashConc)
+			}
+			if c.ListenAddr != tc.listen {
+				t.Errorf("ListenAddr = %q, want %q", c.ListenAddr, tc.listen)
+			}
+			if want := map[bool]int{true: 10, false: 60}[c.IsProduction()]; tc.env["RATE_LIMIT_AUTH_PER_MINUTE"] == "" && c.RateLimitAuthPerMinute != want {
+				t.Errorf("RateLimitAuthPerMinute = %d, want %d", c.RateLimitAuthPerMinute, want)
 			}
 		})
 	}
@@ -267,7 +274,7 @@ UNRELATED_DOTENV_ONLY_VAR=x
 		{"explicit development reads the file", map[string]string{"APP_ENV": "development"}, ":9000", "debug", "two words ", "127.0.0.1:9999", false},
 		{"real environment wins", map[string]string{"LISTEN_ADDR": ":7000", "LOG_LEVEL": "warn"}, ":7000", "warn", "two words ", "127.0.0.1:9999", false},
 		{"empty real value still wins", map[string]string{"METRICS_ADDR": ""}, ":9000", "debug", "two words ", "", false},
-		{"production ignores the file", prodEnv(t), ":8080", "info", "", "127.0.0.1:9090", true},
+		{"production ignores the file", prodEnv(t), ":8080", "info", "", "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -394,7 +401,7 @@ func TestInvalidValues(t *testing.T) {
 		{"redirect without tls", map[string]string{"HTTP_REDIRECT_ADDR": ":80"}, "HTTP_REDIRECT_ADDR", ""},
 		{"redirect collides", map[string]string{"TLS_CERT_FILE": cert, "TLS_KEY_FILE": key, "HTTP_REDIRECT_ADDR": "0.0.0.0:8080"}, "HTTP_REDIRECT_ADDR", ""},
 		{"metrics equals listen", map[string]string{"METRICS_ADDR": ":8080"}, "METRICS_ADDR", ""},
-		{"metrics overlaps listen", map[string]string{"LISTEN_ADDR": ":9090"}, "METRICS_ADDR", ""},
+		{"metrics overlaps listen", map[string]string{"LISTEN_ADDR": ":9090", "METRICS_ADDR": "127.0.0.1:9090"}, "METRICS_ADDR", ""},
 		{"metrics garbage", map[string]string{"METRICS_ADDR": "metrics"}, "METRICS_ADDR", ""},
 		{"log level", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", ""},
 		{"log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT", ""},

@@ -34,7 +34,7 @@ func (c *Config) validate(already problems) problems {
 		}
 	}
 	if c.MetricsAddr != "" && sameListener(c.MetricsAddr, c.ListenAddr) {
-		ps.add("METRICS_ADDR", "%q collides with LISTEN_ADDR %q; metrics need their own port, e.g. 127.0.0.1:9090, or set METRICS_ADDR= to disable them", c.MetricsAddr, c.ListenAddr)
+		ps.add("METRICS_ADDR", "%q collides with LISTEN_ADDR %q; metrics need their own port, e.g. 127.0.0.1:9090, or leave METRICS_ADDR unset to disable them", c.MetricsAddr, c.ListenAddr)
 	}
 	if c.HTTPRedirectAddr != "" && (sameListener(c.HTTPRedirectAddr, c.ListenAddr) || (c.MetricsAddr != "" && sameListener(c.HTTPRedirectAddr, c.MetricsAddr))) {
 		ps.add("HTTP_REDIRECT_ADDR", "%q collides with LISTEN_ADDR or METRICS_ADDR; use a separate port, usually :80", c.HTTPRedirectAddr)
@@ -142,6 +142,8 @@ func (c *Config) validate(already problems) problems {
 	positive(&ps, skip, "LOGIN_FAILURE_WINDOW", c.LoginFailureWindow)
 	positive(&ps, skip, "LOGIN_LOCKOUT", c.LoginLockout)
 	positive(&ps, skip, "PASSWORD_RESET_TTL", c.PasswordResetTTL)
+	positive(&ps, skip, "EMAIL_CHANGE_TTL", c.EmailChangeTTL)
+	positive(&ps, skip, "EMAIL_VERIFY_TTL", c.EmailVerifyTTL)
 
 	// Mail.
 	if base, msg := normalizeBaseURL(c.PublicBaseURL); msg != "" {

@@ -24,12 +24,15 @@ type KeyRing struct {
 	cur atomic.Pointer[keySet]
 }
 
-// keySet is immutable once published, so readers never lock.
+// keySet is immutable once published, so readers never lock (its cache of
+// verified tokens has a lock of its own). A rotation publishes a new set, and
+// with it an empty cache, so no token outlives the keys that verified it.
 type keySet struct {
-	signKid string
-	signer  jwk.Key // private, carries kid so jwt.Sign puts it in the header
-	verify  map[string]ed25519.PublicKey
-	jwks    []byte
+	signKid  string
+	signer   jwk.Key // private, carries kid so jwt.Sign puts it in the header
+	verify   map[string]ed25519.PublicKey
+	jwks     []byte
+	verified verifiedCache
 }
 
 // NewKeyRing returns a ring that signs with signing and verifies with its

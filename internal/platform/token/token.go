@@ -142,15 +142,32 @@ func (i *Issuer) Verify(token string) (Claims, error) {
 	if len(token) > maxTokenBytes {
 		return Claims{}, invalid("too large")
 	}
+	ks := i.ring.load()
+	if c, ok := ks.verified.get(token); ok {
+		// The signature and claims verified before; only time has moved.
+		now := i.now()
+		if !now.Before(c.Expires.Add(i.cfg.Leeway)) {
+			return Claims{}, invalid("expired")
+		}
+		if now.Add(i.cfg.Leeway).Before(c.IssuedAt) {
+			return Claims{}, invalid("not yet valid")
+		}
+		return c, nil
+	}
 	kid, reason := checkHeader(token)
 	if reason != "" {
 		return Claims{}, invalid(reason)
 	}
-	key, ok := i.ring.load().verify[kid]
+	key, ok := ks.verify[kid]
 	if !ok {
 		return Claims{}, invalid("unknown key")
 	}
-	return i.parse(token, key)
+	c, err := i.parse(token, key)
+	if err != nil {
+		return Claims{}, err
+	}
+	ks.verified.put(token, c)
+	return c, nil
 }
 
 // parse verifies token against key and validates its claims. It does not

@@ -532,3 +532,37 @@ func BenchmarkIssue(b *testing.B) {
 		}
 	}
 }
+
+// A verified token is remembered, but its validity window still applies on
+// every use, and nothing but the exact token text hits the cache.
+func TestVerifiedCacheKeepsTheTimeWindow(t *testing.T) {
+	now := testNow
+	ring, err := NewKeyRing(newKey(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := NewIssuer(testCfg, ring, func() time.Time { return now })
+	tok, claims, err := iss.Issue("u", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	tampered := tok[:len(tok)-2] + "AA"
+	if _, err := iss.Verify(tampered); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("tampered token after a cached verify: err = %v", err)
+	}
+	now = claims.Expires.Add(iss.cfg.Leeway - time.Second)
+	if _, err := iss.Verify(tok); err != nil {
+		t.Fatalf("within the leeway: %v", err)
+	}
+	now = claims.Expires.Add(iss.cfg.Leeway)
+	if _, err := iss.Verify(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("cached token past its expiry: err = %v, want ErrInvalid", err)
+	}
+	now = claims.IssuedAt.Add(-iss.cfg.Leeway - time.Second)
+	if _, err := iss.Verify(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("cached token before its nbf: err = %v, want ErrInvalid", err)
+	}
+}

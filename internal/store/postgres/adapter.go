@@ -37,8 +37,9 @@ func (a adapter) AuditEventsAfter(ctx context.Context, arg sqlitedb.AuditEventsA
 	return convertAll(rows, func(r pgdb.AuditEvent) sqlitedb.AuditEvent { return sqlitedb.AuditEvent(r) }), err
 }
 
-func (a adapter) ConsumePasswordReset(ctx context.Context, arg sqlitedb.ConsumePasswordResetParams) (string, error) {
-	return a.q.ConsumePasswordReset(ctx, pgdb.ConsumePasswordResetParams(arg))
+func (a adapter) ConsumeMailToken(ctx context.Context, arg sqlitedb.ConsumeMailTokenParams) (sqlitedb.ConsumeMailTokenRow, error) {
+	r, err := a.q.ConsumeMailToken(ctx, pgdb.ConsumeMailTokenParams(arg))
+	return sqlitedb.ConsumeMailTokenRow(r), err
 }
 
 func (a adapter) CountAdmins(ctx context.Context) (int64, error) {
@@ -50,8 +51,8 @@ func (a adapter) CreateFile(ctx context.Context, arg sqlitedb.CreateFileParams) 
 	return sqlitedb.File(r), err
 }
 
-func (a adapter) CreatePasswordReset(ctx context.Context, arg sqlitedb.CreatePasswordResetParams) error {
-	return a.q.CreatePasswordReset(ctx, pgdb.CreatePasswordResetParams(arg))
+func (a adapter) CreateMailToken(ctx context.Context, arg sqlitedb.CreateMailTokenParams) error {
+	return a.q.CreateMailToken(ctx, pgdb.CreateMailTokenParams(arg))
 }
 
 func (a adapter) CreateSession(ctx context.Context, arg sqlitedb.CreateSessionParams) (sqlitedb.Session, error) {
@@ -81,8 +82,8 @@ func (a adapter) DeleteUser(ctx context.Context, id string) (int64, error) {
 	return a.q.DeleteUser(ctx, id)
 }
 
-func (a adapter) DeleteUserPasswordResets(ctx context.Context, userID string) error {
-	return a.q.DeleteUserPasswordResets(ctx, userID)
+func (a adapter) DeleteMailTokens(ctx context.Context, arg sqlitedb.DeleteMailTokensParams) error {
+	return a.q.DeleteMailTokens(ctx, pgdb.DeleteMailTokensParams(arg))
 }
 
 func (a adapter) GetAuditChain(ctx context.Context) (sqlitedb.GetAuditChainRow, error) {

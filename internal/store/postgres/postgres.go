@@ -87,6 +87,8 @@ func (d *DB) MapError(err error) error {
 			return fmt.Errorf("%w", sqlstore.ErrForeignKey)
 		case "22P02", "22007", "22008":
 			return fmt.Errorf("%w", sqlstore.ErrInvalidInput)
+		case "22021", "22P05": // NUL or invalid UTF-8 in text; \u0000 in JSON
+			return fmt.Errorf("%w", sqlstore.ErrInvalidText)
 		}
 	}
 	return err

@@ -12,6 +12,7 @@ import (
 	"secureapi/internal/audit"
 	"secureapi/internal/auth"
 	"secureapi/internal/file"
+	"secureapi/internal/platform/apperr"
 	"secureapi/internal/store"
 	"secureapi/internal/testutil/testdb"
 	"secureapi/internal/user"
@@ -290,6 +291,27 @@ func TestCreateWithinQuotaUnderConcurrency(t *testing.T) {
 		wg.Wait()
 		if created != 5 || over != 15 {
 			t.Fatalf("%d created, %d over quota; want 5 and 15", created, over)
+		}
+	})
+}
+
+// Text PostgreSQL cannot store (NUL, invalid UTF-8) is a client error from
+// the store, never an internal one; the API refuses it before it gets here.
+func TestUnstorableTextIsAClientError(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		s := store.New(db).Users
+		for _, name := range []string{"a\x00b", "a\xffb"} {
+			now := time.Now()
+			_, err := s.Create(context.Background(), user.User{
+				ID: newID(t), Email: newID(t) + "@example.com", Username: newID(t)[:30], DisplayName: &name,
+				PasswordHash: "x", Role: user.RoleUser, IsActive: true, CreatedAt: now, UpdatedAt: now,
+			})
+			if db.Name() == "sqlite" {
+				continue // SQLite stores any bytes
+			}
+			if ae, ok := apperr.As(err); !ok || ae.Kind != apperr.Invalid {
+				t.Errorf("display name %q: err = %v, want an apperr.Invalid", name, err)
+			}
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"secureapi/gen/sqlitedb"
+	"secureapi/internal/platform/apperr"
 )
 
 // Querier is the query set both engines provide.
@@ -31,7 +32,8 @@ type Engine interface {
 	// InTx runs fn in a transaction: commit when fn returns nil, roll back otherwise.
 	InTx(ctx context.Context, fn func(Querier) error) error
 	// MapError turns the engine's errors into ErrNoRows, *UniqueViolation,
-	// ErrForeignKey or ErrInvalidInput, wrapped with %w; other errors pass through.
+	// ErrForeignKey, ErrInvalidInput or ErrInvalidText, wrapped with %w; other
+	// errors pass through.
 	MapError(err error) error
 }
 
@@ -42,7 +44,14 @@ var (
 	ErrForeignKey = errors.New("foreign key violation")
 	// ErrInvalidInput means the engine refused a value's form (e.g. a malformed UUID on PostgreSQL).
 	ErrInvalidInput = errors.New("invalid input value")
+	// ErrInvalidText means the engine cannot store a piece of text (PostgreSQL
+	// refuses NUL and invalid UTF-8). The API refuses such text before it gets
+	// here; this keeps a missed path a client error, never a 500.
+	ErrInvalidText = errors.New("text the database cannot store")
 )
+
+// errInvalidText is what a client sees for ErrInvalidText.
+var errInvalidText = apperr.New(apperr.Invalid, "The request contains text that cannot be stored (control characters or invalid UTF-8).")
 
 // UniqueViolation names the column whose unique constraint was violated.
 type UniqueViolation struct{ Column string }
@@ -107,6 +116,9 @@ func (b base) mapErr(err error, notFound error, unique map[string]error) error {
 		return nil
 	}
 	err = b.e.MapError(err)
+	if errors.Is(err, ErrInvalidText) {
+		return fmt.Errorf("%w: %w", errInvalidText, err)
+	}
 	if errors.Is(err, ErrNoRows) || errors.Is(err, ErrInvalidInput) {
 		return fmt.Errorf("%w", notFound)
 	}

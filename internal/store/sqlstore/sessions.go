@@ -6,6 +6,7 @@ import (
 
 	"secureapi/gen/sqlitedb"
 	"secureapi/internal/auth"
+	"secureapi/internal/user"
 )
 
 // Sessions implements auth.Store.
@@ -124,20 +125,41 @@ func (s *Sessions) ClearThrottle(ctx context.Context, key string) error {
 	return s.err(s.w().DeleteLoginThrottle(ctx, key))
 }
 
-func (s *Sessions) CreatePasswordReset(ctx context.Context, hash, userID string, created, expires time.Time) error {
-	return s.err(s.w().CreatePasswordReset(ctx, sqlitedb.CreatePasswordResetParams{
-		TokenHash: hash, UserID: userID, CreatedAt: ts(created), ExpiresAt: ts(expires),
+func (s *Sessions) CreateMailToken(ctx context.Context, t auth.MailToken) error {
+	var email *string
+	if t.Email != "" {
+		email = &t.Email
+	}
+	return s.err(s.w().CreateMailToken(ctx, sqlitedb.CreateMailTokenParams{
+		TokenHash: t.Hash, UserID: t.UserID, Purpose: string(t.Purpose), Email: email,
+		CreatedAt: ts(t.CreatedAt), ExpiresAt: ts(t.ExpiresAt),
 	}))
 }
 
-func (s *Sessions) ConsumePasswordReset(ctx context.Context, hash string, now time.Time) (string, error) {
-	id, err := s.w().ConsumePasswordReset(ctx, sqlitedb.ConsumePasswordResetParams{TokenHash: hash, Now: tsp(&now)})
-	return id, s.err(err)
+func (s *Sessions) ConsumeMailToken(ctx context.Context, purpose auth.MailPurpose, hash string, now time.Time) (auth.MailToken, error) {
+	r, err := s.w().ConsumeMailToken(ctx, sqlitedb.ConsumeMailTokenParams{TokenHash: hash, Purpose: string(purpose), Now: tsp(&now)})
+	if err != nil {
+		return auth.MailToken{}, s.err(err)
+	}
+	t := auth.MailToken{Hash: hash, UserID: r.UserID, Purpose: purpose}
+	if r.Email != nil {
+		t.Email = *r.Email
+	}
+	return t, nil
 }
 
-func (s *Sessions) DeletePasswordResets(ctx context.Context, userID string) error {
-	return s.err(s.w().DeleteUserPasswordResets(ctx, userID))
+func (s *Sessions) DeleteMailTokens(ctx context.Context, userID string, purpose auth.MailPurpose) error {
+	return s.err(s.w().DeleteMailTokens(ctx, sqlitedb.DeleteMailTokensParams{UserID: userID, Purpose: string(purpose)}))
 }
+
+// DeletePasswordResets voids the reset links mailed to userID.
+func (s *Sessions) DeletePasswordResets(ctx context.Context, userID string) error {
+	return s.DeleteMailTokens(ctx, userID, auth.PurposePasswordReset)
+}
+
+// Users returns the account store bound to the same transaction (if any),
+// so one unit of work can change sessions, tokens and the account together.
+func (s *Sessions) Users() user.Store { return &Users{s.base} }
 
 func toSession(r sqlitedb.Session) auth.Session {
 	return auth.Session{

@@ -27,7 +27,7 @@ func (s *Users) Create(ctx context.Context, u user.User) (user.User, error) {
 	row, err := s.w().CreateUser(ctx, sqlitedb.CreateUserParams{
 		ID: u.ID, Email: u.Email, Username: u.Username, DisplayName: u.DisplayName,
 		PasswordHash: u.PasswordHash, Role: string(u.Role), IsActive: u.IsActive,
-		CreatedAt: ts(u.CreatedAt), UpdatedAt: ts(u.UpdatedAt),
+		EmailVerifiedAt: tsp(u.EmailVerifiedAt), CreatedAt: ts(u.CreatedAt), UpdatedAt: ts(u.UpdatedAt),
 	})
 	return toUser(row), s.err(err)
 }
@@ -45,7 +45,7 @@ func (s *Users) ByEmail(ctx context.Context, email string) (user.User, error) {
 func (s *Users) Update(ctx context.Context, u user.User) (user.User, error) {
 	row, err := s.w().UpdateUser(ctx, sqlitedb.UpdateUserParams{
 		ID: u.ID, Email: u.Email, Username: u.Username, DisplayName: u.DisplayName,
-		Role: string(u.Role), IsActive: u.IsActive, UpdatedAt: ts(u.UpdatedAt),
+		Role: string(u.Role), IsActive: u.IsActive, EmailVerifiedAt: tsp(u.EmailVerifiedAt), UpdatedAt: ts(u.UpdatedAt),
 	})
 	return toUser(row), s.err(err)
 }
@@ -102,6 +102,6 @@ func toUser(r sqlitedb.User) user.User {
 	return user.User{
 		ID: r.ID, Email: r.Email, Username: r.Username, DisplayName: r.DisplayName,
 		PasswordHash: r.PasswordHash, Role: user.Role(r.Role), IsActive: r.IsActive,
-		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
+		EmailVerifiedAt: utcp(r.EmailVerifiedAt), CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
 	}
 }
