@@ -3,8 +3,17 @@ INSERT INTO access_tokens (id, user_id, name, token_hash, scopes, created_at, ex
 VALUES (@id, @user_id, @name, @token_hash, @scopes, @created_at, @expires_at)
 RETURNING *;
 
--- name: ListAccessTokens :many
-SELECT * FROM access_tokens WHERE user_id = @user_id AND revoked_at IS NULL ORDER BY id DESC;
+-- name: ListLiveAccessTokens :many
+SELECT * FROM access_tokens
+WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > @now
+ORDER BY id DESC
+LIMIT CAST(@lim AS BIGINT);
+
+-- name: ListExpiredAccessTokens :many
+SELECT * FROM access_tokens
+WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at <= @now
+ORDER BY id DESC
+LIMIT CAST(@lim AS BIGINT);
 
 -- name: CountLiveAccessTokens :one
 SELECT COUNT(*) FROM access_tokens WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > @now;

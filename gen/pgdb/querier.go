@@ -50,11 +50,12 @@ type Querier interface {
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRefreshToken(ctx context.Context, arg InsertRefreshTokenParams) error
-	ListAccessTokens(ctx context.Context, userID string) ([]AccessToken, error)
 	ListActiveSessions(ctx context.Context, arg ListActiveSessionsParams) ([]Session, error)
 	ListAuditEvents(ctx context.Context, arg ListAuditEventsParams) ([]AuditEvent, error)
+	ListExpiredAccessTokens(ctx context.Context, arg ListExpiredAccessTokensParams) ([]AccessToken, error)
 	ListFilesAfter(ctx context.Context, arg ListFilesAfterParams) ([]File, error)
 	ListFilesByOwner(ctx context.Context, arg ListFilesByOwnerParams) ([]File, error)
+	ListLiveAccessTokens(ctx context.Context, arg ListLiveAccessTokensParams) ([]AccessToken, error)
 	ListStorageKeysByOwner(ctx context.Context, ownerID string) ([]string, error)
 	ListTOTPSecretsAfter(ctx context.Context, arg ListTOTPSecretsAfterParams) ([]ListTOTPSecretsAfterRow, error)
 	ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error)

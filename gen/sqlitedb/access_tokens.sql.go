@@ -101,12 +101,68 @@ func (q *Queries) CreateAccessToken(ctx context.Context, arg CreateAccessTokenPa
 	return i, err
 }
 
-const listAccessTokens = `-- name: ListAccessTokens :many
-SELECT id, user_id, name, token_hash, scopes, created_at, last_used_at, expires_at, revoked_at, revoke_reason FROM access_tokens WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY id DESC
+const listExpiredAccessTokens = `-- name: ListExpiredAccessTokens :many
+SELECT id, user_id, name, token_hash, scopes, created_at, last_used_at, expires_at, revoked_at, revoke_reason FROM access_tokens
+WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at <= ?2
+ORDER BY id DESC
+LIMIT CAST(?3 AS BIGINT)
 `
 
-func (q *Queries) ListAccessTokens(ctx context.Context, userID string) ([]AccessToken, error) {
-	rows, err := q.db.QueryContext(ctx, listAccessTokens, userID)
+type ListExpiredAccessTokensParams struct {
+	UserID string
+	Now    time.Time
+	Lim    int64
+}
+
+func (q *Queries) ListExpiredAccessTokens(ctx context.Context, arg ListExpiredAccessTokensParams) ([]AccessToken, error) {
+	rows, err := q.db.QueryContext(ctx, listExpiredAccessTokens, arg.UserID, arg.Now, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AccessToken
+	for rows.Next() {
+		var i AccessToken
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.Name,
+			&i.TokenHash,
+			&i.Scopes,
+			&i.CreatedAt,
+			&i.LastUsedAt,
+			&i.ExpiresAt,
+			&i.RevokedAt,
+			&i.RevokeReason,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listLiveAccessTokens = `-- name: ListLiveAccessTokens :many
+SELECT id, user_id, name, token_hash, scopes, created_at, last_used_at, expires_at, revoked_at, revoke_reason FROM access_tokens
+WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
+ORDER BY id DESC
+LIMIT CAST(?3 AS BIGINT)
+`
+
+type ListLiveAccessTokensParams struct {
+	UserID string
+	Now    time.Time
+	Lim    int64
+}
+
+func (q *Queries) ListLiveAccessTokens(ctx context.Context, arg ListLiveAccessTokensParams) ([]AccessToken, error) {
+	rows, err := q.db.QueryContext(ctx, listLiveAccessTokens, arg.UserID, arg.Now, arg.Lim)
 	if err != nil {
 		return nil, err
 	}

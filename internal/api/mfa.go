@@ -31,9 +31,9 @@ func (s *Server) GetMfaStatus(ctx context.Context, _ gen.GetMfaStatusRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetMfaStatus200JSONResponse{
-		Enabled: st.Enabled, Pending: st.Pending, EnabledAt: st.EnabledAt, RecoveryCodesLeft: st.RecoveryCodesLeft,
-	}, nil
+	return gen.GetMfaStatus200JSONResponse{Body: gen.MfaStatus{
+		Enabled: st.Enabled, Pending: st.Pending, EnabledAt: st.EnabledAt, RecoveryCodesLeft: int32(st.RecoveryCodesLeft),
+	}}, nil
 }
 
 func (s *Server) EnrolTotp(ctx context.Context, req gen.EnrolTotpRequestObject) (gen.EnrolTotpResponseObject, error) {
@@ -48,11 +48,11 @@ func (s *Server) EnrolTotp(ctx context.Context, req gen.EnrolTotpRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	out := gen.EnrolTotp201JSONResponse{Secret: en.Secret, OtpauthUri: en.URI}
+	out := gen.TotpEnrolment{Secret: en.Secret, OtpauthUri: en.URI}
 	if en.QRCode != "" {
 		out.QrCodePng = &en.QRCode
 	}
-	return out, nil
+	return gen.EnrolTotp201JSONResponse{Body: out}, nil
 }
 
 func (s *Server) ConfirmTotp(ctx context.Context, req gen.ConfirmTotpRequestObject) (gen.ConfirmTotpResponseObject, error) {
@@ -67,7 +67,7 @@ func (s *Server) ConfirmTotp(ctx context.Context, req gen.ConfirmTotpRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return gen.ConfirmTotp200JSONResponse{RecoveryCodes: codes}, nil
+	return gen.ConfirmTotp200JSONResponse{Body: gen.RecoveryCodes{RecoveryCodes: codes}}, nil
 }
 
 func (s *Server) DisableTotp(ctx context.Context, req gen.DisableTotpRequestObject) (gen.DisableTotpResponseObject, error) {
@@ -98,7 +98,7 @@ func (s *Server) RegenerateRecoveryCodes(ctx context.Context, req gen.Regenerate
 	if err != nil {
 		return nil, err
 	}
-	return gen.RegenerateRecoveryCodes200JSONResponse{RecoveryCodes: codes}, nil
+	return gen.RegenerateRecoveryCodes200JSONResponse{Body: gen.RecoveryCodes{RecoveryCodes: codes}}, nil
 }
 
 func (s *Server) ResetUserMfa(ctx context.Context, req gen.ResetUserMfaRequestObject) (gen.ResetUserMfaResponseObject, error) {

@@ -30,10 +30,10 @@ func (s *Server) CreateAccessToken(ctx context.Context, req gen.CreateAccessToke
 		return nil, err
 	}
 	v := toAPIAccessToken(t)
-	return gen.CreateAccessToken201JSONResponse{
+	return gen.CreateAccessToken201JSONResponse{Body: gen.AccessTokenCreated{
 		Id: v.Id, Name: v.Name, Scopes: v.Scopes, CreatedAt: v.CreatedAt, LastUsedAt: v.LastUsedAt, ExpiresAt: v.ExpiresAt,
 		Token: secret,
-	}, nil
+	}}, nil
 }
 
 func (s *Server) ListAccessTokens(ctx context.Context, _ gen.ListAccessTokensRequestObject) (gen.ListAccessTokensResponseObject, error) {
@@ -49,7 +49,7 @@ func (s *Server) ListAccessTokens(ctx context.Context, _ gen.ListAccessTokensReq
 	for i, t := range list {
 		items[i] = toAPIAccessToken(t)
 	}
-	return gen.ListAccessTokens200JSONResponse{Items: items}, nil
+	return gen.ListAccessTokens200JSONResponse{Body: gen.AccessTokenList{Items: items}}, nil
 }
 
 func (s *Server) RevokeAccessToken(ctx context.Context, req gen.RevokeAccessTokenRequestObject) (gen.RevokeAccessTokenResponseObject, error) {

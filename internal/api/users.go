@@ -24,7 +24,7 @@ func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMe
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetMe200JSONResponse(out), nil
+	return gen.GetMe200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (gen.UpdateMeResponseObject, error) {
@@ -40,7 +40,7 @@ func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (g
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdateMe200JSONResponse(out), nil
+	return gen.UpdateMe200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) ChangePassword(ctx context.Context, req gen.ChangePasswordRequestObject) (gen.ChangePasswordResponseObject, error) {
@@ -101,7 +101,7 @@ func (s *Server) ConfirmEmailChange(ctx context.Context, req gen.ConfirmEmailCha
 	if err != nil {
 		return nil, err
 	}
-	return gen.ConfirmEmailChange200JSONResponse(out), nil
+	return gen.ConfirmEmailChange200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) (gen.ListUsersResponseObject, error) {
@@ -113,7 +113,7 @@ func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	out := gen.ListUsers200JSONResponse{Items: make([]gen.User, len(us))}
+	out := gen.UserList{Items: make([]gen.User, len(us))}
 	for i, u := range us {
 		if out.Items[i], err = s.apiUser(ctx, u); err != nil {
 			return nil, err
@@ -122,7 +122,7 @@ func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) 
 	if next != "" {
 		out.NextCursor = &next
 	}
-	return out, nil
+	return gen.ListUsers200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen.GetUserResponseObject, error) {
@@ -138,7 +138,7 @@ func (s *Server) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetUser200JSONResponse(out), nil
+	return gen.GetUser200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject) (gen.UpdateUserResponseObject, error) {
@@ -154,7 +154,7 @@ func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdateUser200JSONResponse(out), nil
+	return gen.UpdateUser200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) DeleteUser(ctx context.Context, req gen.DeleteUserRequestObject) (gen.DeleteUserResponseObject, error) {
@@ -201,7 +201,7 @@ func toUserFilter(q gen.ListUsersParams) user.ListFilter {
 		f.Before = *q.Cursor
 	}
 	if q.Limit != nil {
-		f.Limit = *q.Limit
+		f.Limit = int(*q.Limit)
 	}
 	return f
 }

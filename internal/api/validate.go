@@ -136,8 +136,11 @@ func (s *Server) authorize(r *http.Request, srs openapi3.SecurityRequirements) (
 }
 
 // securityError picks the answer when no security requirement was met: the
-// first client error that is not merely "another scheme's credential", else
-// the first of those, else 401.
+// first client error that is not merely "another scheme's credential" (a
+// missing scope, a revoked token); else a body over the limit (the security
+// check reads the body first), a 413; else a failure of the session or
+// token store, a 500 rather than a 401 that would make clients drop valid
+// credentials; else the first "another scheme" answer; else 401.
 func securityError(errs []error) error {
 	var fallback error
 	for _, e := range errs {
@@ -150,6 +153,16 @@ func securityError(errs []error) error {
 		}
 		if ae, ok := apperr.As(e); ok {
 			return ae
+		}
+	}
+	for _, e := range errs {
+		if httpx.IsBodyTooLarge(e) {
+			return apperr.New(apperr.TooLarge, "The request body is too large.")
+		}
+		var o otherScheme
+		var re *openapi3filter.RequestError
+		if !errors.As(e, &o) && !errors.As(e, &re) {
+			return e
 		}
 	}
 	if fallback != nil {

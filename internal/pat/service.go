@@ -134,9 +134,9 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, name string,
 	return t, plain, nil
 }
 
-// List returns the caller's tokens that are not revoked, newest first.
+// List returns the caller's tokens that are not revoked: live ones first.
 func (s *Service) List(ctx context.Context, p identity.Principal) ([]Token, error) {
-	return s.store.List(ctx, p.UserID)
+	return s.store.List(ctx, p.UserID, s.clock())
 }
 
 // Revoke revokes one of the caller's tokens at once.

@@ -37,8 +37,9 @@ var ErrNotFound = apperr.New(apperr.NotFound, "No such access token.")
 // Store persists personal access tokens.
 type Store interface {
 	Create(ctx context.Context, t Token, hash string) (Token, error)
-	// List returns userID's tokens that are not revoked (expired ones included), newest first.
-	List(ctx context.Context, userID string) ([]Token, error)
+	// List returns userID's tokens that are not revoked: the live ones
+	// (unexpired at now), then expired ones, each newest first, 100 at most.
+	List(ctx context.Context, userID string, now time.Time) ([]Token, error)
 	// CountLive counts userID's tokens that are neither revoked nor expired at now.
 	CountLive(ctx context.Context, userID string, now time.Time) (int64, error)
 	// State returns the token with hash and its account's state; ErrNotFound when there is none.

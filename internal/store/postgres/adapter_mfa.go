@@ -88,8 +88,13 @@ func (a adapter) CreateAccessToken(ctx context.Context, arg sqlitedb.CreateAcces
 	return sqlitedb.AccessToken(r), err
 }
 
-func (a adapter) ListAccessTokens(ctx context.Context, userID string) ([]sqlitedb.AccessToken, error) {
-	rows, err := a.q.ListAccessTokens(ctx, userID)
+func (a adapter) ListLiveAccessTokens(ctx context.Context, arg sqlitedb.ListLiveAccessTokensParams) ([]sqlitedb.AccessToken, error) {
+	rows, err := a.q.ListLiveAccessTokens(ctx, pgdb.ListLiveAccessTokensParams(arg))
+	return convertAll(rows, func(r pgdb.AccessToken) sqlitedb.AccessToken { return sqlitedb.AccessToken(r) }), err
+}
+
+func (a adapter) ListExpiredAccessTokens(ctx context.Context, arg sqlitedb.ListExpiredAccessTokensParams) ([]sqlitedb.AccessToken, error) {
+	rows, err := a.q.ListExpiredAccessTokens(ctx, pgdb.ListExpiredAccessTokensParams(arg))
 	return convertAll(rows, func(r pgdb.AccessToken) sqlitedb.AccessToken { return sqlitedb.AccessToken(r) }), err
 }
 

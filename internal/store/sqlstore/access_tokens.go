@@ -26,14 +26,24 @@ func (s *AccessTokens) Create(ctx context.Context, t pat.Token, hash string) (pa
 	return toAccessToken(r), s.err(err)
 }
 
-func (s *AccessTokens) List(ctx context.Context, userID string) ([]pat.Token, error) {
-	rows, err := s.r().ListAccessTokens(ctx, userID)
+// listCap bounds a token list: every live token (pat.MaxLive at most), then
+// the most recently expired ones.
+const listCap = 100
+
+func (s *AccessTokens) List(ctx context.Context, userID string, now time.Time) ([]pat.Token, error) {
+	live, err := s.r().ListLiveAccessTokens(ctx, sqlitedb.ListLiveAccessTokensParams{UserID: userID, Now: ts(now), Lim: listCap})
 	if err != nil {
 		return nil, s.err(err)
 	}
-	out := make([]pat.Token, len(rows))
-	for i, r := range rows {
-		out[i] = toAccessToken(r)
+	expired, err := s.r().ListExpiredAccessTokens(ctx, sqlitedb.ListExpiredAccessTokensParams{
+		UserID: userID, Now: ts(now), Lim: int64(max(0, listCap-len(live))),
+	})
+	if err != nil {
+		return nil, s.err(err)
+	}
+	out := make([]pat.Token, 0, len(live)+len(expired))
+	for _, r := range append(live, expired...) {
+		out = append(out, toAccessToken(r))
 	}
 	return out, nil
 }

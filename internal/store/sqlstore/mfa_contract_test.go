@@ -194,7 +194,7 @@ func TestAccessTokenStoreContract(t *testing.T) {
 		if ok, err := s.Revoke(ctx, alice.ID, tok.ID, "revoked_by_user", now); !ok || err != nil {
 			t.Fatalf("Revoke = %v, %v", ok, err)
 		}
-		if list, _ := s.List(ctx, alice.ID); len(list) != 0 {
+		if list, _ := s.List(ctx, alice.ID, now); len(list) != 0 {
 			t.Fatalf("List after revoke = %+v", list)
 		}
 		if st1, _ = s.State(ctx, "hash-1"); st1.RevokedAt == nil {
@@ -207,7 +207,7 @@ func TestAccessTokenStoreContract(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if list, _ := s.List(ctx, alice.ID); len(list) != 2 || list[0].Name != "hash-3" {
+		if list, _ := s.List(ctx, alice.ID, now); len(list) != 2 || list[0].Name != "hash-3" {
 			t.Fatalf("List = %+v, want newest first", list)
 		}
 		ids, err := s.RevokeAll(ctx, alice.ID, "password_changed", now)
