@@ -6,14 +6,21 @@ package pgdb
 
 import (
 	"context"
+	"time"
 )
 
 type Querier interface {
 	AdvanceAuditChain(ctx context.Context) (AdvanceAuditChainRow, error)
 	AuditEventsAfter(ctx context.Context, arg AuditEventsAfterParams) ([]AuditEvent, error)
+	// Leases up to lim due messages to claim_token. The outer conditions repeat
+	// the inner ones: on PostgreSQL a concurrent claimer that waited for a row
+	// re-checks them against the row as the winner left it, and skips it.
+	ClaimMail(ctx context.Context, arg ClaimMailParams) ([]MailOutbox, error)
 	// Spends an unexpired, unused token of one purpose; a second use finds nothing.
 	ConsumeMailToken(ctx context.Context, arg ConsumeMailTokenParams) (ConsumeMailTokenRow, error)
 	CountAdmins(ctx context.Context) (int64, error)
+	CountPendingMail(ctx context.Context) (int64, error)
+	CountRecentMail(ctx context.Context, arg CountRecentMailParams) (int64, error)
 	CreateFile(ctx context.Context, arg CreateFileParams) (File, error)
 	CreateMailToken(ctx context.Context, arg CreateMailTokenParams) error
 	CreateSession(ctx context.Context, arg CreateSessionParams) (Session, error)
@@ -24,6 +31,7 @@ type Querier interface {
 	// Voids an account's tokens of one purpose, or of every purpose when it is empty.
 	DeleteMailTokens(ctx context.Context, arg DeleteMailTokensParams) error
 	DeleteUser(ctx context.Context, id string) (int64, error)
+	FailMail(ctx context.Context, arg FailMailParams) (int64, error)
 	GetAuditChain(ctx context.Context) (GetAuditChainRow, error)
 	GetFile(ctx context.Context, id string) (File, error)
 	GetLoginThrottle(ctx context.Context, key string) (LoginThrottle, error)
@@ -32,6 +40,7 @@ type Querier interface {
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id string) (User, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
+	InsertMail(ctx context.Context, arg InsertMailParams) error
 	InsertRefreshToken(ctx context.Context, arg InsertRefreshTokenParams) error
 	ListActiveSessions(ctx context.Context, arg ListActiveSessionsParams) ([]Session, error)
 	ListAuditEvents(ctx context.Context, arg ListAuditEventsParams) ([]AuditEvent, error)
@@ -43,12 +52,22 @@ type Querier interface {
 	// transaction ends (PostgreSQL row lock; SQLite's single writer), so
 	// concurrent attempts on every instance count one after another.
 	LockLoginThrottle(ctx context.Context, arg LockLoginThrottleParams) (LoginThrottle, error)
+	// Creates or touches the recipient's row and, being a write, locks it until
+	// the transaction ends, so the count that follows cannot race another
+	// request for the same address.
+	LockMailRecipient(ctx context.Context, arg LockMailRecipientParams) error
 	// A write that changes nothing: it holds the account's row lock until the
 	// transaction ends (PostgreSQL; SQLite's single writer already serializes),
 	// so per-account checks such as the upload quota run one at a time.
 	LockUser(ctx context.Context, id string) (int64, error)
+	// Keeps the row (the per-recipient limit counts it) without the address or
+	// the body, which may hold a live link.
+	MarkMailSent(ctx context.Context, arg MarkMailSentParams) (int64, error)
 	MarkRefreshTokenReplaced(ctx context.Context, arg MarkRefreshTokenReplacedParams) (int64, error)
 	OwnerUsage(ctx context.Context, ownerID string) (int64, error)
+	PurgeMail(ctx context.Context, before time.Time) (int64, error)
+	PurgeMailRecipients(ctx context.Context, before time.Time) (int64, error)
+	RetryMail(ctx context.Context, arg RetryMailParams) (int64, error)
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)
 	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) ([]string, error)
 	SessionAuthState(ctx context.Context, id string) (SessionAuthStateRow, error)

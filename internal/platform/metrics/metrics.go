@@ -22,6 +22,7 @@ type Metrics struct {
 	rateLimited *prometheus.CounterVec
 	audit       *prometheus.CounterVec
 	logins      *prometheus.CounterVec
+	mail        *prometheus.CounterVec
 }
 
 // New registers the HTTP, rate-limit, audit and login collectors plus the Go and process collectors.
@@ -47,8 +48,12 @@ func New() *Metrics {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "auth_logins_total", Help: "Login attempts by outcome (succeeded, failed).",
 		}, []string{"outcome"}),
+		mail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mail_messages_total",
+			Help: "Mail by outcome: queued, dropped (recipient limit), discard (stand-in for an unknown address), sent, retry, failed.",
+		}, []string{"outcome"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.rateLimited, m.audit, m.logins,
+	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.rateLimited, m.audit, m.logins, m.mail,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,6 +99,9 @@ func (m *Metrics) AuditEvent(action, outcome string) {
 		m.logins.WithLabelValues("failed").Inc()
 	}
 }
+
+// Mail counts a message's outcome in the outbox.
+func (m *Metrics) Mail(outcome string) { m.mail.WithLabelValues(outcome).Inc() }
 
 // GaugeFunc registers a gauge read from f at scrape time.
 func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
