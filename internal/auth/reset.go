@@ -13,6 +13,9 @@ import (
 
 const resetSubject = "Reset your password"
 
+// noAccount is a valid account id that no account has (ids are UUIDv7).
+const noAccount = "00000000-0000-0000-0000-000000000000"
+
 // ForgotPassword queues a reset link when email belongs to an active
 // account. It never tells the caller whether it did: every failure is only
 // logged, and an address without an active account gets the same work in
@@ -30,6 +33,12 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 			reason := "unknown_account"
 			if err == nil {
 				reason = "inactive"
+			}
+			// The statements of the real path, matching nothing: voiding
+			// earlier links (of no account) and queuing a stand-in that is
+			// never sent.
+			if err := st.Credentials().DeleteMailTokens(ctx, noAccount, PurposePasswordReset); err != nil {
+				return err
 			}
 			if err := s.mail.AddStandIn(ctx, st, email, resetSubject); err != nil {
 				return err
