@@ -36,7 +36,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 	if err != nil {
 		return nil, err
 	}
-	out := gen.ListAuditEvents200JSONResponse{Items: make([]gen.AuditEvent, len(evs))}
+	out := gen.AuditEventList{Items: make([]gen.AuditEvent, len(evs))}
 	for i, ev := range evs {
 		out.Items[i] = s.toAPIAuditEvent(ctx, ev)
 	}
@@ -44,7 +44,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 		c := strconv.FormatInt(next, 10)
 		out.NextCursor = &c
 	}
-	return out, nil
+	return gen.ListAuditEvents200JSONResponse{Body: out}, nil
 }
 
 // toAuditFilter reads the query. The cursor is the seq of the last event of
@@ -52,7 +52,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req gen.ListAuditEventsReq
 func toAuditFilter(q gen.ListAuditEventsParams) (audit.Filter, error) {
 	f := audit.Filter{Limit: defaultAuditPage}
 	if q.Limit != nil {
-		f.Limit = min(max(*q.Limit, 1), maxAuditPage)
+		f.Limit = min(max(int(*q.Limit), 1), maxAuditPage)
 	}
 	if q.Cursor != nil {
 		seq, err := strconv.ParseInt(*q.Cursor, 10, 64)

@@ -22,9 +22,9 @@ func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (g
 	}
 	// Proven mailboxes: one answer for a new and a taken address.
 	if s.Config.RequireVerifiedEmail {
-		return gen.Register202JSONResponse{Detail: "Check your inbox to finish creating your account."}, nil
+		return gen.Register202JSONResponse{Body: gen.RegistrationAccepted{Detail: "Check your inbox to finish creating your account."}}, nil
 	}
-	return gen.Register201JSONResponse(toAPIUser(u)), nil
+	return gen.Register201JSONResponse{Body: toAPIUser(u)}, nil
 }
 
 func (s *Server) VerifyEmail(ctx context.Context, req gen.VerifyEmailRequestObject) (gen.VerifyEmailResponseObject, error) {
@@ -130,7 +130,7 @@ func (s *Server) ListSessions(ctx context.Context, _ gen.ListSessionsRequestObje
 	for i, x := range list {
 		items[i] = toAPISession(x, p.SessionID)
 	}
-	return gen.ListSessions200JSONResponse{Items: items}, nil
+	return gen.ListSessions200JSONResponse{Body: gen.SessionList{Items: items}}, nil
 }
 
 func (s *Server) RevokeSession(ctx context.Context, req gen.RevokeSessionRequestObject) (gen.RevokeSessionResponseObject, error) {
@@ -170,7 +170,7 @@ func (s *Server) ResetPassword(ctx context.Context, req gen.ResetPasswordRequest
 }
 
 func toAPITokens(t auth.Tokens) gen.TokenResponse {
-	return gen.TokenResponse{AccessToken: t.AccessToken, TokenType: gen.Bearer, ExpiresIn: t.ExpiresIn}
+	return gen.TokenResponse{AccessToken: t.AccessToken, TokenType: gen.Bearer, ExpiresIn: int32(t.ExpiresIn)}
 }
 
 func toAPISession(x auth.Session, currentID string) gen.Session {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -42,7 +43,7 @@ func (s *Server) UploadFile(ctx context.Context, req gen.UploadFileRequestObject
 		if err != nil {
 			return nil, err
 		}
-		return gen.UploadFile201JSONResponse(toAPIFile(f)), nil
+		return gen.UploadFile201JSONResponse{Body: toAPIFile(f)}, nil
 	}
 }
 
@@ -80,20 +81,20 @@ func (s *Server) ListFiles(ctx context.Context, req gen.ListFilesRequestObject) 
 		cursor = *req.Params.Cursor
 	}
 	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
+		limit = int(*req.Params.Limit)
 	}
 	files, next, err := s.Files.List(ctx, p, cursor, limit)
 	if err != nil {
 		return nil, err
 	}
-	out := gen.ListFiles200JSONResponse{Items: make([]gen.File, 0, len(files))}
+	out := gen.FileMetadataList{Items: make([]gen.FileMetadata, 0, len(files))}
 	for _, f := range files {
 		out.Items = append(out.Items, toAPIFile(f))
 	}
 	if next != "" {
 		out.NextCursor = &next
 	}
-	return out, nil
+	return gen.ListFiles200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) GetFile(ctx context.Context, req gen.GetFileRequestObject) (gen.GetFileResponseObject, error) {
@@ -105,7 +106,7 @@ func (s *Server) GetFile(ctx context.Context, req gen.GetFileRequestObject) (gen
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetFile200JSONResponse(toAPIFile(f)), nil
+	return gen.GetFile200JSONResponse{Body: toAPIFile(f)}, nil
 }
 
 func (s *Server) DeleteFile(ctx context.Context, req gen.DeleteFileRequestObject) (gen.DeleteFileResponseObject, error) {
@@ -134,7 +135,8 @@ func (s *Server) DownloadFile(ctx context.Context, req gen.DownloadFileRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return fileContent{file: f, content: content, req: r, cacheControl: s.Config.DownloadCacheControl}, nil
+	return fileContent{file: f, content: content, req: r, cacheControl: s.Config.DownloadCacheControl,
+		contentType: s.downloadType(f.ContentType)}, nil
 }
 
 // downloadCSP keeps the API's policy and adds sandbox: should the content
@@ -148,35 +150,48 @@ type fileContent struct {
 	content      *os.File
 	req          *http.Request
 	cacheControl string
+	contentType  string
+}
+
+// downloadType is the Content-Type a download is served with: the type stored
+// at upload when openapi.yaml lists it for downloads, else
+// application/octet-stream (types an operator allowed beyond the defaults).
+// Clients then never see a media type the contract does not name.
+func (s *Server) downloadType(stored string) string {
+	if mt, _, err := mime.ParseMediaType(stored); err == nil && s.downloadTypes[mt] {
+		return stored
+	}
+	return "application/octet-stream"
 }
 
 func (c fileContent) VisitDownloadFileResponse(w http.ResponseWriter) error {
 	defer c.content.Close()
 	h := w.Header()
-	h.Set("Content-Type", c.file.ContentType)
+	h.Set("Content-Type", c.contentType)
 	h.Set("Content-Disposition", contentDisposition(c.file.Filename))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", downloadCSP)
 	h.Set("Cache-Control", c.cacheControl)
 	h.Set("ETag", `"`+c.file.SHA256+`"`)
-	if c.req.Header.Get("Range") != "" {
-		w = &rangeErrorWriter{ResponseWriter: w, req: c.req, size: c.file.Size}
-	}
 	// No modification time: the ETag is the validator.
-	http.ServeContent(w, c.req, "", time.Time{}, c.content)
+	http.ServeContent(&downloadWriter{ResponseWriter: w, req: c.req, size: c.file.Size}, c.req, "", time.Time{}, c.content)
 	return nil
 }
 
-// rangeErrorWriter replaces ServeContent's plain-text 416 with the API's
-// problem document, keeping its Content-Range header.
-type rangeErrorWriter struct {
+// downloadWriter keeps what ServeContent answers within the contract: its
+// plain-text 416 becomes the API's problem document (keeping Content-Range),
+// and responses without content (304, 416) do not name an attachment.
+type downloadWriter struct {
 	http.ResponseWriter
 	req     *http.Request
 	size    int64
 	swallow bool
 }
 
-func (w *rangeErrorWriter) WriteHeader(code int) {
+func (w *downloadWriter) WriteHeader(code int) {
+	if code == http.StatusNotModified {
+		w.Header().Del("Content-Disposition")
+	}
 	if code != http.StatusRequestedRangeNotSatisfiable {
 		w.ResponseWriter.WriteHeader(code)
 		return
@@ -185,6 +200,7 @@ func (w *rangeErrorWriter) WriteHeader(code int) {
 	body := problemDocument(w.req, apperr.New(apperr.RangeNotSatisfiable,
 		fmt.Sprintf("The requested range cannot be served from the file's %d bytes.", w.size)))
 	h := w.Header()
+	h.Del("Content-Disposition")
 	h.Set("Content-Type", problemContentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
@@ -192,14 +208,14 @@ func (w *rangeErrorWriter) WriteHeader(code int) {
 	_, _ = w.ResponseWriter.Write(body)
 }
 
-func (w *rangeErrorWriter) Write(b []byte) (int, error) {
+func (w *downloadWriter) Write(b []byte) (int, error) {
 	if w.swallow {
 		return len(b), nil
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *rangeErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *downloadWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // contentDisposition makes a download save under the display name: an
 // RFC 5987 UTF-8 name for current browsers, an ASCII approximation for
@@ -252,8 +268,8 @@ func isAttrChar(c byte) bool {
 	return strings.IndexByte("!#$&+-.^_`|~", c) >= 0
 }
 
-func toAPIFile(f file.File) gen.File {
-	return gen.File{
+func toAPIFile(f file.File) gen.FileMetadata {
+	return gen.FileMetadata{
 		Id: parseUUID(f.ID), Filename: f.Filename, ContentType: f.ContentType,
 		Size: f.Size, Sha256: f.SHA256, CreatedAt: f.CreatedAt.UTC(),
 	}

@@ -16,7 +16,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+
+	gen "secureapi/gen/api"
 	"secureapi/internal/api/apitest"
 	"secureapi/internal/audit"
 	"secureapi/internal/file"
@@ -352,10 +357,16 @@ func TestFileAccess(t *testing.T) {
 		e.Run(t, []apitest.Scenario{
 			{Name: "owner reads metadata", Request: apitest.Request{URL: meta, Token: alice}, WantStatus: 200,
 				Check: func(t *testing.T, res *apitest.Response) {
-					var got fileJSON
-					res.Decode(t, &got)
-					if got != f {
-						t.Errorf("got %+v, want %+v", got, f)
+					var got gen.FileMetadata
+					res.DecodeStrict(t, &got)
+					created, err := time.Parse(time.RFC3339Nano, f.CreatedAt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := gen.FileMetadata{Id: uuid.MustParse(f.ID), Filename: "résumé photo.png", ContentType: "image/png",
+						Size: int64(len(content)), Sha256: fileSum(content), CreatedAt: created}
+					if d := cmp.Diff(want, got); d != "" {
+						t.Errorf("metadata (-want +got):\n%s", d)
 					}
 				}},
 			{Name: "owner downloads", Request: apitest.Request{URL: data, Token: alice}, WantStatus: 200,
@@ -387,6 +398,12 @@ func TestFileAccess(t *testing.T) {
 				WantStatus: 206, Check: func(t *testing.T, res *apitest.Response) {
 					if !bytes.Equal(res.Body, content[len(content)-10:]) {
 						t.Error("suffix range bytes differ")
+					}
+				}},
+			{Name: "several ranges", Request: apitest.Request{URL: data, Token: alice, Headers: map[string]string{"Range": "bytes=0-9,100-109"}},
+				WantStatus: 206, Check: func(t *testing.T, res *apitest.Response) {
+					if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "multipart/byteranges; boundary=") {
+						t.Errorf("Content-Type = %q", ct)
 					}
 				}},
 			{Name: "range outside the file", Request: apitest.Request{URL: data, Token: alice, Headers: map[string]string{"Range": "bytes=99999999-"}},
@@ -533,5 +550,44 @@ func TestDownloadCacheControlIsConfigurable(t *testing.T) {
 	res := e.Do(t, apitest.Request{URL: "/api/v1/files/" + f.ID + "/content", Token: tok})
 	if res.Status != http.StatusOK || res.Header.Get("Cache-Control") != "private, max-age=60" {
 		t.Fatalf("download: %d, Cache-Control %q", res.Status, res.Header.Get("Cache-Control"))
+	}
+}
+
+// A browser appends a Blob to FormData under the name "blob": the upload is
+// accepted on its content and stored with the type's extension.
+func TestUploadBlobWithoutFileName(t *testing.T) {
+	apitest.Each(t, filesEnv, func(t *testing.T, e *apitest.Env) {
+		alice := fileAccount(t, e, "alice", false)
+		f := fileUpload(t, e, alice, "blob", filetest.PNG(8, 8))
+		if f.Filename != "blob.png" || f.ContentType != "image/png" {
+			t.Fatalf("stored as %q (%s), want blob.png (image/png)", f.Filename, f.ContentType)
+		}
+		res := e.Do(t, apitest.Request{URL: "/api/v1/files/" + f.ID + "/content", Token: alice})
+		if cd := res.Header.Get("Content-Disposition"); !strings.Contains(cd, `filename="blob.png"`) {
+			t.Errorf("Content-Disposition = %q", cd)
+		}
+		bad := e.Do(t, fileUploadRequest(t, alice, "blob", filetest.HTML()))
+		if bad.Status != http.StatusUnsupportedMediaType {
+			t.Errorf("an HTML blob = %d, want 415", bad.Status)
+		}
+	})
+}
+
+// Types an operator allows beyond the defaults are not in the contract's list
+// of download types: they are served as application/octet-stream.
+func TestDownloadOfAnOperatorAllowedTypeIsOctetStream(t *testing.T) {
+	env := map[string]string{"UPLOAD_ALLOWED_TYPES": "image/png,application/postscript"}
+	for k, v := range filesEnv {
+		env[k] = v
+	}
+	e := apitest.New(t, "sqlite", env)
+	alice := fileAccount(t, e, "alice", false)
+	ps := fileUpload(t, e, alice, "a.ps", []byte("%!PS-Adobe-3.0\n"))
+	png := fileUpload(t, e, alice, "a.png", filetest.PNG(8, 8))
+	for _, tc := range []struct{ id, want string }{{ps.ID, "application/octet-stream"}, {png.ID, "image/png"}} {
+		res := e.Do(t, apitest.Request{URL: "/api/v1/files/" + tc.id + "/content", Token: alice})
+		if res.Status != http.StatusOK || res.Header.Get("Content-Type") != tc.want {
+			t.Errorf("download = %d %q, want 200 %q", res.Status, res.Header.Get("Content-Type"), tc.want)
+		}
 	}
 }

@@ -40,6 +40,9 @@ type problemKind struct {
 	detail string // used when the error carries none
 }
 
+// maxFieldErrors is the most field errors a problem lists (Problem.errors maxItems).
+const maxFieldErrors = 50
+
 // kinds is the one table from error kind to status, type and title.
 var kinds = map[apperr.Kind]problemKind{
 	apperr.Invalid:             {http.StatusBadRequest, "bad-request", "Bad request", "The request is malformed."},
@@ -141,11 +144,14 @@ func classify(err error) (problemKind, problem, time.Duration) {
 		p := problem{Detail: ae.Detail}
 		if len(ae.Fields) > 0 {
 			k = validationKind
-			for _, f := range ae.Fields {
+			// A body full of unknown fields must not turn into a problem
+			// document larger than the request: the first maxFieldErrors are
+			// listed (the spec's maxItems), the detail counts them all.
+			for _, f := range ae.Fields[:min(len(ae.Fields), maxFieldErrors)] {
 				p.Errors = append(p.Errors, fieldError(f))
 			}
 			if p.Detail == "" {
-				p.Detail = fmt.Sprintf("The request has %d invalid field(s).", len(p.Errors))
+				p.Detail = fmt.Sprintf("The request has %d invalid field(s).", len(ae.Fields))
 			}
 		}
 		return k, p, ae.RetryAfter

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"regexp"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -35,6 +36,10 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	// The validator works on its own copy without servers: with servers set it
 	// would match requests on Host too. The published documents are the file.
 	spec.Servers = nil
+	s.downloadTypes, err = responseMediaTypes(spec, "/api/v1/files/{id}/content", http.MethodGet, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
 	yamlH, jsonH, err := specHandlers(secureapi.OpenAPI)
 	if err != nil {
 		return nil, err
@@ -67,6 +72,8 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		specRoutes[r.Path] = true
 	}
 	outsideSpec := func(c echo.Context) bool { return c.Path() != "" && !specRoutes[c.Path()] }
+	withBody := operationsWithBody(spec)
+	takesBody := func(c echo.Context) bool { return withBody[c.Request().Method+" "+c.Path()] }
 
 	// Tracing first so its span covers everything (a no-op unless OTEL_* is set).
 	e.Use(tracing.Middleware())
@@ -85,6 +92,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		}),
 		httpx.HostCheck(cfg.AllowedHosts, probe),
 		httpx.CORS(cfg.CORSAllowedOrigins),
+		ignoreBody(takesBody),
 		httpx.BodyLimit(cfg.MaxBodyBytes, isUpload),
 		// Per-IP limits run before any work (password hashing, body parsing).
 		ratelimit.Middleware(d.Limiter, s.ipRules(), s.onRateLimited),
@@ -105,6 +113,61 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	return e, nil
 }
 
+// responseMediaTypes lists the media types the spec declares for one response.
+func responseMediaTypes(spec *openapi3.T, path, method string, status int) (map[string]bool, error) {
+	item := spec.Paths.Find(path)
+	if item == nil || item.GetOperation(method) == nil {
+		return nil, fmt.Errorf("spec: no operation %s %s", method, path)
+	}
+	res := item.GetOperation(method).Responses.Status(status)
+	if res == nil || res.Value == nil || len(res.Value.Content) == 0 {
+		return nil, fmt.Errorf("spec: %s %s declares no content for %d", method, path, status)
+	}
+	out := map[string]bool{}
+	for mt := range res.Value.Content {
+		out[mt] = true
+	}
+	return out, nil
+}
+
+// operationsWithBody lists the operations that declare a request body, as
+// "METHOD /echo/:path".
+func operationsWithBody(spec *openapi3.T) map[string]bool {
+	out := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := specParamRE.ReplaceAllString(path, ":$1")
+		for method, op := range item.Operations() {
+			if op.RequestBody != nil {
+				out[method+" "+echoPath] = true
+			}
+		}
+	}
+	return out
+}
+
+var specParamRE = regexp.MustCompile(`\{([^}/]+)\}`)
+
+// ignoreBody drops the body of a request to a route that takes none, before
+// anything can read it. Such a body means nothing to the route, so it is
+// neither refused as too large (413) nor buffered: the validator's security
+// check would otherwise read all of it. net/http discards or cuts off the
+// unread bytes after the response.
+func ignoreBody(takesBody func(echo.Context) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if r := c.Request(); !takesBody(c) && (r.ContentLength != 0 || r.Body != http.NoBody && r.Body != nil) {
+				r.Body, r.ContentLength = http.NoBody, 0
+				r.Header.Del("Content-Length")
+				r.Header.Del("Content-Type")
+				r.TransferEncoding = nil
+			}
+			return next(c)
+		}
+	}
+}
+
+// authRoutes are the credential endpoints: stricter per-IP limits slow
+// password guessing and account enumeration across accounts.
 // authRoutes are the credential endpoints (method and route): stricter
 // per-IP limits slow password guessing and account enumeration across
 // accounts. Every request that checks a password, spends a mailed token or

@@ -38,6 +38,8 @@ type Deps struct {
 // Server implements the generated strict server interface.
 type Server struct {
 	Deps
+	// downloadTypes are the media types openapi.yaml declares for downloads.
+	downloadTypes map[string]bool
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)

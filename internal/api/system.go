@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Server) GetHealth(ctx context.Context, _ gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
-	return gen.GetHealth200JSONResponse{Status: "ok"}, nil
+	return gen.GetHealth200JSONResponse{Body: gen.Health{Status: "ok"}}, nil
 }
 
 var errNotReady = apperr.Retry(apperr.Unavailable, "The service is not ready: the database is unreachable or migrations are pending.", 5*time.Second)
@@ -23,7 +23,7 @@ func (s *Server) GetReady(ctx context.Context, _ gen.GetReadyRequestObject) (gen
 		s.Log.WarnContext(ctx, "not ready", "err", err)
 		return nil, errNotReady
 	}
-	return gen.GetReady200JSONResponse{Status: "ready"}, nil
+	return gen.GetReady200JSONResponse{Body: gen.Health{Status: "ready"}}, nil
 }
 
 func (s *Server) GetJWKS(ctx context.Context, _ gen.GetJWKSRequestObject) (gen.GetJWKSResponseObject, error) {
@@ -35,5 +35,5 @@ func (s *Server) GetJWKS(ctx context.Context, _ gen.GetJWKSRequestObject) (gen.G
 	if err := json.Unmarshal(raw, &set); err != nil {
 		return nil, fmt.Errorf("decode jwks: %w", err)
 	}
-	return gen.GetJWKS200JSONResponse(set), nil
+	return gen.GetJWKS200JSONResponse{Body: set}, nil
 }

@@ -20,7 +20,7 @@ func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMe
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetMe200JSONResponse(toAPIUser(u)), nil
+	return gen.GetMe200JSONResponse{Body: toAPIUser(u)}, nil
 }
 
 func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (gen.UpdateMeResponseObject, error) {
@@ -32,7 +32,7 @@ func (s *Server) UpdateMe(ctx context.Context, req gen.UpdateMeRequestObject) (g
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdateMe200JSONResponse(toAPIUser(u)), nil
+	return gen.UpdateMe200JSONResponse{Body: toAPIUser(u)}, nil
 }
 
 func (s *Server) ChangePassword(ctx context.Context, req gen.ChangePasswordRequestObject) (gen.ChangePasswordResponseObject, error) {
@@ -89,7 +89,7 @@ func (s *Server) ConfirmEmailChange(ctx context.Context, req gen.ConfirmEmailCha
 	if err != nil {
 		return nil, err
 	}
-	return gen.ConfirmEmailChange200JSONResponse(toAPIUser(u)), nil
+	return gen.ConfirmEmailChange200JSONResponse{Body: toAPIUser(u)}, nil
 }
 
 func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) (gen.ListUsersResponseObject, error) {
@@ -101,14 +101,14 @@ func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	out := gen.ListUsers200JSONResponse{Items: make([]gen.User, len(us))}
+	out := gen.UserList{Items: make([]gen.User, len(us))}
 	for i, u := range us {
 		out.Items[i] = toAPIUser(u)
 	}
 	if next != "" {
 		out.NextCursor = &next
 	}
-	return out, nil
+	return gen.ListUsers200JSONResponse{Body: out}, nil
 }
 
 func (s *Server) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen.GetUserResponseObject, error) {
@@ -120,7 +120,7 @@ func (s *Server) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetUser200JSONResponse(toAPIUser(u)), nil
+	return gen.GetUser200JSONResponse{Body: toAPIUser(u)}, nil
 }
 
 func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject) (gen.UpdateUserResponseObject, error) {
@@ -132,7 +132,7 @@ func (s *Server) UpdateUser(ctx context.Context, req gen.UpdateUserRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdateUser200JSONResponse(toAPIUser(u)), nil
+	return gen.UpdateUser200JSONResponse{Body: toAPIUser(u)}, nil
 }
 
 func (s *Server) DeleteUser(ctx context.Context, req gen.DeleteUserRequestObject) (gen.DeleteUserResponseObject, error) {
@@ -179,7 +179,7 @@ func toUserFilter(q gen.ListUsersParams) user.ListFilter {
 		f.Before = *q.Cursor
 	}
 	if q.Limit != nil {
-		f.Limit = *q.Limit
+		f.Limit = int(*q.Limit)
 	}
 	return f
 }

@@ -97,6 +97,18 @@ func validationError(me openapi3.MultiError) error {
 					return ae
 				}
 			}
+			for _, e := range sre.Errors {
+				// The security check reads the body first; over the limit is a 413.
+				if httpx.IsBodyTooLarge(e) {
+					return apperr.New(apperr.TooLarge, "The request body is too large.")
+				}
+				// The session store failing is the server's problem: a 500, not
+				// a 401 that would make clients drop valid credentials.
+				var re *openapi3filter.RequestError
+				if !errors.As(e, &re) {
+					return e
+				}
+			}
 			return errMissingToken
 		}
 	}

@@ -148,7 +148,7 @@ func (s *Service) Upload(ctx context.Context, p identity.Principal, filename str
 		return File{}, err
 	}
 	f := File{
-		ID: id.String(), OwnerID: p.UserID, Filename: name, ContentType: sc.contentType,
+		ID: id.String(), OwnerID: p.UserID, Filename: sc.name, ContentType: sc.contentType,
 		Size: sc.size, SHA256: sc.sha256, StorageKey: key, CreatedAt: s.now().UTC().Truncate(time.Microsecond),
 	}
 	if err := s.record(ctx, f); err != nil {
@@ -189,6 +189,7 @@ func (s *Service) record(ctx context.Context, f File) error {
 
 type scanned struct {
 	contentType string
+	name        string // the display name, with an extension when it had none
 	size        int64
 	sha256      string
 }
@@ -230,11 +231,11 @@ func (s *Service) copyChecked(ctx context.Context, w io.Writer, r io.Reader, nam
 				return res, fmt.Errorf("file: write upload: %w", err)
 			}
 			if !typed && len(head) >= sniffLen {
-				ct, err := s.policy.classify(head, name)
+				ct, stored, err := s.policy.classify(head, name)
 				if err != nil {
 					return res, err
 				}
-				res.contentType, typed = ct, true
+				res.contentType, res.name, typed = ct, stored, true
 			}
 			if !markupOK && len(head) == markupScanLen {
 				if err := checkMarkup(head); err != nil {
@@ -255,11 +256,11 @@ func (s *Service) copyChecked(ctx context.Context, w io.Writer, r io.Reader, nam
 		}
 	}
 	if !typed {
-		ct, err := s.policy.classify(head, name)
+		ct, stored, err := s.policy.classify(head, name)
 		if err != nil {
 			return res, err
 		}
-		res.contentType = ct
+		res.contentType, res.name = ct, stored
 	}
 	if !markupOK {
 		if err := checkMarkup(head); err != nil {

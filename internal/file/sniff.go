@@ -34,7 +34,10 @@ import (
 //     comment runs exactly to the end of the file: that is how zip readers
 //     (and the JVM, and Office) find an archive appended to an image ("GIFAR").
 //  6. The display name's extension is one of the accepted type's extensions
-//     (typeExtensions) or the sniffed type's own.
+//     (typeExtensions) or the sniffed type's own. A name without an extension
+//     (a browser names a Blob sent without a file name "blob") gets the
+//     accepted type's canonical extension, the first one listed, so whoever
+//     downloads the file saves it under an extension that matches its content.
 const (
 	sniffLen      = 3 << 10
 	markupScanLen = 64 << 10
@@ -127,16 +130,16 @@ func baseType(m *mimetype.MIME) string {
 }
 
 // classify checks the start of the content (up to sniffLen bytes) and the
-// display name, and returns the content type to store.
-func (p policy) classify(head []byte, name string) (string, error) {
+// display name, and returns the content type and display name to store.
+func (p policy) classify(head []byte, name string) (contentType, storedName string, err error) {
 	for _, magic := range executableMagic {
 		if bytes.HasPrefix(head, magic) {
-			return "", unsupported("Executable files are not accepted.")
+			return "", "", unsupported("Executable files are not accepted.")
 		}
 	}
 	detected := mimetype.Detect(head[:min(len(head), sniffLen)])
 	if r := refusedAncestor(detected); r != "" {
-		return "", unsupported(fmt.Sprintf("Files of type %s are not accepted.", baseType(detected)))
+		return "", "", unsupported(fmt.Sprintf("Files of type %s are not accepted.", baseType(detected)))
 	}
 	accepted := ""
 	var acceptedMIME *mimetype.MIME
@@ -149,7 +152,7 @@ func (p policy) classify(head []byte, name string) (string, error) {
 		}
 	}
 	if accepted == "" {
-		return "", unsupported(fmt.Sprintf("Files of type %s are not accepted; allowed types: %s.",
+		return "", "", unsupported(fmt.Sprintf("Files of type %s are not accepted; allowed types: %s.",
 			baseType(detected), strings.Join(p.allowed, ", ")))
 	}
 
@@ -161,20 +164,24 @@ func (p policy) classify(head []byte, name string) (string, error) {
 		exts = append(slices.Clip(exts), e)
 	}
 	ext := strings.ToLower(extension(name))
+	if ext == "" && len(exts) > 0 {
+		ext = exts[0]
+		name = truncateName(name+ext, maxNameBytes)
+	}
 	if !slices.Contains(exts, ext) {
 		shown := ext
 		if shown == "" {
 			shown = "no extension"
 		}
-		return "", unsupported(fmt.Sprintf("The file name has %s but the content is %s (expected %s).",
+		return "", "", unsupported(fmt.Sprintf("The file name has %s but the content is %s (expected %s).",
 			shown, baseType(detected), strings.Join(exts, " or ")))
 	}
 
 	// Keep the charset mimetype found for text; other ancestors are stored bare.
 	if acceptedMIME == detected {
-		return detected.String(), nil
+		return detected.String(), name, nil
 	}
-	return accepted, nil
+	return accepted, name, nil
 }
 
 // checkMarkup applies rule 4 to the first markupScanLen bytes.

@@ -11,7 +11,7 @@ import (
 
 // checkContent runs every content rule the way Upload does.
 func checkContent(p policy, content []byte, name string) (string, error) {
-	ct, err := p.classify(content[:min(len(content), markupScanLen)], name)
+	ct, _, err := p.classify(content[:min(len(content), markupScanLen)], name)
 	if err != nil {
 		return "", err
 	}
@@ -53,7 +53,6 @@ func TestContentRules(t *testing.T) {
 		{"script late in a large png", lateScript, "late.png", "image/png", ""},
 
 		{"extension mismatch", filetest.PNG(8, 8), "a.jpg", "", ".jpg but the content is image/png"},
-		{"no extension", filetest.PNG(8, 8), "picture", "", "no extension"},
 		{"text named .pdf", filetest.Text(), "a.pdf", "", "content is text/plain"},
 		{"html disguised as png", filetest.HTML(), "cat.png", "", "text/html"},
 		{"html as txt", filetest.HTML(), "page.txt", "", "text/html"},
@@ -107,10 +106,10 @@ func TestPolicyRefusesDangerousAllowedTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ct, err := p.classify([]byte(`{"a":1}`), "a.json"); err != nil || ct != "application/json" {
+	if ct, _, err := p.classify([]byte(`{"a":1}`), "a.json"); err != nil || ct != "application/json" {
 		t.Errorf("json: got (%q, %v)", ct, err)
 	}
-	if _, err := p.classify(filetest.Text(), "a.txt"); err == nil {
+	if _, _, err := p.classify(filetest.Text(), "a.txt"); err == nil {
 		t.Error("text accepted with only application/json allowed")
 	}
 }
@@ -148,5 +147,39 @@ func TestTailBuffer(t *testing.T) {
 		if !bytes.Equal(tb.bytes(), want) {
 			t.Fatalf("after %d writes: tail differs", i+1)
 		}
+	}
+}
+
+// A name without an extension (a browser's "blob") is accepted when the
+// content is, and stored with the type's canonical extension; a wrong
+// extension is still refused.
+func TestNameWithoutExtensionGetsTheTypes(t *testing.T) {
+	p, err := newPolicy(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		content        []byte
+		name, wantName string
+		wantType       string
+	}{
+		{filetest.PNG(8, 8), "blob", "blob.png", "image/png"},
+		{filetest.JPEG(8, 8), "blob", "blob.jpg", "image/jpeg"},
+		{filetest.PDF("x"), "blob", "blob.pdf", "application/pdf"},
+		{filetest.Text(), "README", "README.txt", "text/plain; charset=utf-8"},
+		{filetest.PNG(8, 8), "file", "file.png", "image/png"},
+		{filetest.PNG(8, 8), "a.png", "a.png", "image/png"},
+		{filetest.PNG(8, 8), strings.Repeat("n", 255), strings.Repeat("n", 251) + ".png", "image/png"},
+	} {
+		ct, name, err := p.classify(tc.content, tc.name)
+		if err != nil || ct != tc.wantType || name != tc.wantName {
+			t.Errorf("classify(%s) = %q, %q, %v; want %q, %q", tc.name[:min(len(tc.name), 16)], ct, name, err, tc.wantType, tc.wantName)
+		}
+	}
+	if _, _, err := p.classify(filetest.Text(), "blob"); err != nil {
+		t.Errorf("text blob refused: %v", err)
+	}
+	if _, _, err := p.classify(filetest.HTML(), "blob"); err == nil {
+		t.Error("an HTML blob was accepted")
 	}
 }

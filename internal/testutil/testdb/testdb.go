@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -32,7 +33,9 @@ func Open(t testing.TB, engine string) store.DB {
 	)
 	switch engine {
 	case "sqlite":
-		db, err = store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "test.db"))
+		path := filepath.Join(t.TempDir(), "test.db")
+		CopySQLiteTemplate(t, path)
+		db, err = store.Open(ctx, "sqlite", path)
 	case "postgres":
 		db, err = store.Open(ctx, "postgres", PostgresURL(t))
 	default:
@@ -109,4 +112,47 @@ func RedisURL(t testing.TB) string {
 		t.Skip("Redis tests skipped: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run them")
 	}
 	return url
+}
+
+var (
+	templateOnce sync.Once
+	templateDB   []byte
+	templateErr  error
+)
+
+// CopySQLiteTemplate writes a migrated, empty SQLite database to path. The
+// migrations run once per test binary, into a file that is read back into
+// memory and removed; every caller gets a copy, so tests stay isolated
+// without paying for the migrations each time.
+func CopySQLiteTemplate(t testing.TB, path string) {
+	t.Helper()
+	templateOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sqlite-template-")
+		if err != nil {
+			templateErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		ctx := context.Background()
+		file := filepath.Join(dir, "template.db")
+		db, err := store.Open(ctx, "sqlite", file)
+		if err != nil {
+			templateErr = err
+			return
+		}
+		templateErr = store.MigrateUp(ctx, db)
+		// Closing the last connection checkpoints the WAL into the file.
+		if cerr := db.Close(); templateErr == nil {
+			templateErr = cerr
+		}
+		if templateErr == nil {
+			templateDB, templateErr = os.ReadFile(file)
+		}
+	})
+	if templateErr != nil {
+		t.Fatalf("sqlite template: %v", templateErr)
+	}
+	if err := os.WriteFile(path, templateDB, 0o600); err != nil {
+		t.Fatalf("copy sqlite template: %v", err)
+	}
 }
