@@ -66,5 +66,6 @@ func (e *cliEnv) openApp(ctx context.Context) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.New(ctx, cfg, e.logger(cfg), app.Options{})
+	// A command runs for moments and sends no mail: no background sender.
+	return app.New(ctx, cfg, e.logger(cfg), app.Options{NoMailSender: true})
 }

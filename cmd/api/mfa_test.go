@@ -37,7 +37,7 @@ func fieldKey(id string) string {
 // services and returns its id and secret.
 func enableMFA(t *testing.T, ctx context.Context, a *app.App, name string) (string, string) {
 	t.Helper()
-	u, err := a.Users.CreateAdmin(ctx, name+"@example.com", name, "Correct-Horse-9")
+	u, err := a.Auth.CreateAdmin(ctx, name+"@example.com", name, "Correct-Horse-9")
 	if err != nil {
 		t.Fatal(err)
 	}

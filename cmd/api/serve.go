@@ -83,6 +83,9 @@ func cmdServe(ctx context.Context, env *cliEnv, args []string) error {
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
+		// Failed handshakes are routine on a public port: counted, logged
+		// at debug level, summarized in at most one warning a minute.
+		TLSHandshakeFailed: a.Metrics.TLSHandshakeFailed,
 	}, a.Handler, log)
 	scheme := "http"
 	var certs *httpx.CertReloader

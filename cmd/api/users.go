@@ -46,7 +46,7 @@ func cmdUsers(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer a.Close()
-	u, err := a.Users.CreateAdmin(ctx, *email, *username, pw)
+	u, err := a.Auth.CreateAdmin(ctx, *email, *username, pw)
 	if err != nil {
 		if ae, ok := apperr.As(err); ok {
 			return exitError{code: 1, msg: "cannot create admin: " + describe(ae)}

@@ -61,6 +61,28 @@ type LoginThrottle struct {
 	LockedUntil    *time.Time
 }
 
+type MailOutbox struct {
+	ID            string
+	RecipientKey  string
+	Recipient     string
+	Subject       string
+	Body          string
+	Discard       bool
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	Attempts      int64
+	ClaimedUntil  *time.Time
+	ClaimToken    *string
+	LastError     *string
+	SentAt        *time.Time
+	FailedAt      *time.Time
+}
+
+type MailRecipient struct {
+	RecipientKey string
+	LastQueuedAt time.Time
+}
+
 type MailToken struct {
 	TokenHash string
 	UserID    string

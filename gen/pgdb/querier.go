@@ -6,12 +6,17 @@ package pgdb
 
 import (
 	"context"
+	"time"
 )
 
 type Querier interface {
 	AccessTokenAuthState(ctx context.Context, tokenHash string) (AccessTokenAuthStateRow, error)
 	AdvanceAuditChain(ctx context.Context) (AdvanceAuditChainRow, error)
 	AuditEventsAfter(ctx context.Context, arg AuditEventsAfterParams) ([]AuditEvent, error)
+	// Leases up to lim due messages to claim_token. The outer conditions repeat
+	// the inner ones: on PostgreSQL a concurrent claimer that waited for a row
+	// re-checks them against the row as the winner left it, and skips it.
+	ClaimMail(ctx context.Context, arg ClaimMailParams) ([]MailOutbox, error)
 	// Confirms the pending factor whose secret the code was checked against; a
 	// factor enrolled again in the meantime has another secret and stays pending.
 	ConfirmTOTP(ctx context.Context, arg ConfirmTOTPParams) (int64, error)
@@ -21,6 +26,8 @@ type Querier interface {
 	CountAdmins(ctx context.Context) (int64, error)
 	CountConfirmedTOTP(ctx context.Context) (int64, error)
 	CountLiveAccessTokens(ctx context.Context, arg CountLiveAccessTokensParams) (int64, error)
+	CountPendingMail(ctx context.Context) (int64, error)
+	CountRecentMail(ctx context.Context, arg CountRecentMailParams) (int64, error)
 	CountUnusedRecoveryCodes(ctx context.Context, userID string) (int64, error)
 	CreateAccessToken(ctx context.Context, arg CreateAccessTokenParams) (AccessToken, error)
 	CreateFile(ctx context.Context, arg CreateFileParams) (File, error)
@@ -38,6 +45,7 @@ type Querier interface {
 	DeleteSpentMFAChallenges(ctx context.Context, arg DeleteSpentMFAChallengesParams) error
 	DeleteTOTP(ctx context.Context, userID string) (int64, error)
 	DeleteUser(ctx context.Context, id string) (int64, error)
+	FailMail(ctx context.Context, arg FailMailParams) (int64, error)
 	GetAuditChain(ctx context.Context) (GetAuditChainRow, error)
 	GetFile(ctx context.Context, id string) (File, error)
 	GetLoginThrottle(ctx context.Context, key string) (LoginThrottle, error)
@@ -48,6 +56,7 @@ type Querier interface {
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id string) (User, error)
 	InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error
+	InsertMail(ctx context.Context, arg InsertMailParams) error
 	InsertRecoveryCode(ctx context.Context, arg InsertRecoveryCodeParams) error
 	InsertRefreshToken(ctx context.Context, arg InsertRefreshTokenParams) error
 	ListActiveSessions(ctx context.Context, arg ListActiveSessionsParams) ([]Session, error)
@@ -63,14 +72,24 @@ type Querier interface {
 	// transaction ends (PostgreSQL row lock; SQLite's single writer), so
 	// concurrent attempts on every instance count one after another.
 	LockLoginThrottle(ctx context.Context, arg LockLoginThrottleParams) (LoginThrottle, error)
+	// Creates or touches the recipient's row and, being a write, locks it until
+	// the transaction ends, so the count that follows cannot race another
+	// request for the same address.
+	LockMailRecipient(ctx context.Context, arg LockMailRecipientParams) error
 	// A write that changes nothing: it holds the account's row lock until the
 	// transaction ends (PostgreSQL; SQLite's single writer already serializes),
 	// so per-account checks such as the upload quota run one at a time.
 	LockUser(ctx context.Context, id string) (int64, error)
+	// Keeps the row (the per-recipient limit counts it) without the address or
+	// the body, which may hold a live link.
+	MarkMailSent(ctx context.Context, arg MarkMailSentParams) (int64, error)
 	MarkRefreshTokenReplaced(ctx context.Context, arg MarkRefreshTokenReplacedParams) (int64, error)
 	OwnerUsage(ctx context.Context, ownerID string) (int64, error)
+	PurgeMail(ctx context.Context, before time.Time) (int64, error)
+	PurgeMailRecipients(ctx context.Context, before time.Time) (int64, error)
 	// Replaces a secret sealed under an older key, unless it changed meanwhile.
 	ResealTOTP(ctx context.Context, arg ResealTOTPParams) (int64, error)
+	RetryMail(ctx context.Context, arg RetryMailParams) (int64, error)
 	RevokeAccessToken(ctx context.Context, arg RevokeAccessTokenParams) (int64, error)
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)
 	RevokeUserAccessTokens(ctx context.Context, arg RevokeUserAccessTokensParams) ([]string, error)

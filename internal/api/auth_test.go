@@ -352,6 +352,7 @@ var resetLinkRE = regexp.MustCompile(`https://app\.example\.com/reset-password#t
 // outbox under the data directory, oldest first.
 func outboxTokens(t *testing.T, e *apitest.Env) []string {
 	t.Helper()
+	e.DrainMail(t)
 	var files []string
 	_ = filepath.WalkDir(e.DataDir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".eml") {

@@ -51,7 +51,7 @@ func (s *Server) ChangePassword(ctx context.Context, req gen.ChangePasswordReque
 	if req.Body == nil {
 		return nil, errNoBody
 	}
-	if err := s.Users.ChangePassword(ctx, p, req.Body.CurrentPassword, req.Body.NewPassword); err != nil {
+	if err := s.Auth.ChangePassword(ctx, p, req.Body.CurrentPassword, req.Body.NewPassword); err != nil {
 		return nil, err
 	}
 	return gen.ChangePassword204Response{}, nil

@@ -21,6 +21,7 @@ import (
 	"secureapi/internal/audit"
 	"secureapi/internal/auth"
 	"secureapi/internal/file"
+	"secureapi/internal/mail"
 	"secureapi/internal/pat"
 	"secureapi/internal/platform/config"
 	"secureapi/internal/platform/fieldcrypt"
@@ -31,22 +32,26 @@ import (
 	"secureapi/internal/store"
 	"secureapi/internal/store/postgres"
 	"secureapi/internal/store/sqlite"
+	"secureapi/internal/store/sqlstore"
 	"secureapi/internal/user"
 )
 
 // App is the assembled service.
 type App struct {
-	Config  *config.Config
-	Log     *slog.Logger
-	DB      store.DB
-	Stores  store.Stores
-	Keys    *token.KeyRing
-	Tokens  *token.Issuer
-	Hasher  *password.Hasher
-	Audit   *audit.Service
-	Auth    *auth.Service
-	Users   *user.Service
-	Files   *file.Service
+	Config *config.Config
+	Log    *slog.Logger
+	DB     store.DB
+	Stores store.Stores
+	Keys   *token.KeyRing
+	Tokens *token.Issuer
+	Hasher *password.Hasher
+	Audit  *audit.Service
+	Auth   *auth.Service
+	Users  *user.Service
+	Files  *file.Service
+	// Mail drains the outbox in the background (unless Options.NoMailSender);
+	// tests call its DrainOnce to send what is due at once.
+	Mail    *mail.Sender
 	Metrics *metrics.Metrics
 	Limiter ratelimit.Limiter
 	// Secrets seals values that must be recoverable (e.g. MFA seeds) with the
@@ -57,12 +62,16 @@ type App struct {
 	PATs    *pat.Service
 	Handler http.Handler
 
-	closers []func() error
+	closers  []func() error
+	stopMail func()
 }
 
 // Options adjust assembly (tests pin the clock).
 type Options struct {
 	Now func() time.Time
+	// NoMailSender leaves the outbox alone: for commands that run for a
+	// moment and must not send what the server queued.
+	NoMailSender bool
 }
 
 // New opens the database (migrating it when AUTO_MIGRATE is on), loads the
@@ -108,6 +117,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	a.Metrics = metrics.New()
 	a.Tokens = token.NewIssuer(token.Config{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL}, a.Keys, now)
 	a.Hasher = password.NewHasher(password.Params{
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
@@ -122,20 +132,30 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		MinLength: cfg.PasswordMinLength, MaxLength: cfg.PasswordMaxLength,
 		RequireUpper: cfg.PasswordRequireUpper, RequireDigit: cfg.PasswordRequireDigit,
 	}
-	var mailer auth.Mailer = auth.NewOutboxMailer(filepath.Join(cfg.DataDir, "outbox"), log)
+	var mailer mail.Mailer = mail.NewOutboxMailer(filepath.Join(cfg.DataDir, "outbox"), log)
 	if cfg.SMTPHost != "" {
-		mailer = auth.NewSMTPMailer(cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPUsername, cfg.SMTPPassword, cfg.MailFrom)
+		mailer = mail.NewSMTPMailer(cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPUsername, cfg.SMTPPassword, cfg.MailFrom)
 	}
+	queue := mail.NewQueue(mail.QueueConfig{
+		PerRecipient: cfg.MailPerRecipientPerHour, Audit: a.Audit, Log: log, Now: now, Observe: a.Metrics.Mail,
+	})
+	a.Mail = mail.NewSender(mail.SenderConfig{
+		Store: a.Stores.Outbox, Mailer: mailer, Now: now, Log: log, Observe: a.Metrics.Mail,
+	})
+	// A committed message goes out at once, not at the next poll.
+	queue.WakeWith(a.Mail.Wake)
 	a.Auth = auth.NewService(auth.Deps{
 		Users: a.Stores.Users, Sessions: a.Stores.Sessions, Audit: a.Audit, Hasher: a.Hasher, Policy: policy,
-		Tokens: a.Tokens, Mailer: mailer, Now: now, Log: log,
+		Tx:     store.Unit(a.DB, func(tx *sqlstore.Tx) auth.Stores { return tx }),
+		Mail:   queue,
+		Tokens: a.Tokens, Now: now, Log: log,
 		Config: auth.Config{
 			RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: cfg.RefreshReuseGrace, MaxFailures: cfg.LoginMaxFailures,
 			FailureWindow: cfg.LoginFailureWindow, Lockout: cfg.LoginLockout, ResetTTL: cfg.PasswordResetTTL,
 			EmailChangeTTL: cfg.EmailChangeTTL, VerifyTTL: cfg.EmailVerifyTTL,
 			RequireVerifiedEmail: cfg.RequireVerifiedEmail, PublicBaseURL: cfg.PublicBaseURL, MFAIssuer: cfg.MFAIssuer,
 		},
-		MFA: a.Stores.MFA, Secrets: a.Secrets, AccessTokens: a.PATs,
+		MFA: a.Stores.MFA, Secrets: a.Secrets,
 	})
 	if a.Secrets == nil {
 		// Seeds already stored cannot be opened without the ring: logins of
@@ -149,18 +169,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		}
 	}
 	a.Files, err = file.NewService(file.Deps{
-		Store: a.Stores.Files, Audit: a.Audit, Dir: cfg.UploadDir, MaxBytes: cfg.MaxUploadBytes,
+		Store: a.Stores.Files, Tx: store.Unit(a.DB, func(tx *sqlstore.Tx) file.Stores { return tx }),
+		Audit: a.Audit, Dir: cfg.UploadDir, MaxBytes: cfg.MaxUploadBytes,
 		Quota: cfg.UploadQuotaBytes, Allowed: cfg.UploadAllowedTypes, Now: now, Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)
 	}
 	a.Users = user.NewService(user.Deps{
-		Store: a.Stores.Users, Sessions: a.Stores.Sessions, Passwords: a.Auth, Tokens: a.PATs, Files: a.Files, Audit: a.Audit,
-		Hasher: a.Hasher, Policy: policy, Now: now, Log: log,
+		Store: a.Stores.Users, Tx: store.Unit(a.DB, func(tx *sqlstore.Tx) user.Stores { return tx }),
+		Passwords: a.Auth, Files: a.Files, Audit: a.Audit, Now: now, Log: log,
 	})
 
-	a.Metrics = metrics.New()
 	a.Audit.Observe(a.Metrics.AuditEvent)
 	switch db := a.DB.(type) {
 	case *sqlite.DB:
@@ -172,6 +192,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		a.Metrics.GaugeFunc("pgxpool_max_conns", "Largest PostgreSQL pool size.", func() float64 { return float64(db.Pool.Stat().MaxConns()) })
 		a.Metrics.GaugeFunc("pgxpool_empty_acquire_total", "Acquires that had to wait for a connection.", func() float64 { return float64(db.Pool.Stat().EmptyAcquireCount()) })
 	}
+	a.Metrics.GaugeFunc("mail_outbox_pending", "Messages in the outbox not yet sent or given up.", func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := a.Stores.Outbox.Pending(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
 	a.Metrics.GaugeFunc("password_hash_in_use", "Password hashes running now.", func() float64 { n, _ := a.Hasher.Stats(); return float64(n) })
 	a.Metrics.GaugeFunc("password_hash_waiting", "Logins waiting for a password-hashing slot.", func() float64 { _, n := a.Hasher.Stats(); return float64(n) })
 
@@ -207,6 +236,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return nil, err
 	}
 	a.Handler = e
+
+	if !opts.NoMailSender {
+		// The sender outlives ctx's cancellation (a signal): mail queued by
+		// requests still draining goes out, until Close stops it.
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			a.Mail.Run(sctx)
+		}()
+		a.stopMail = func() { cancel(); <-done }
+	}
 	return a, nil
 }
 
@@ -280,8 +321,13 @@ func (a *App) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database and other connections.
+// Close stops the mail sender (after the message it is sending, if any) and
+// releases the database and other connections.
 func (a *App) Close() error {
+	if a.stopMail != nil {
+		a.stopMail()
+		a.stopMail = nil
+	}
 	errs := []error{a.DB.Close()}
 	for _, c := range a.closers {
 		errs = append(errs, c())

@@ -79,9 +79,19 @@ func strp(s string) *string {
 	return &s
 }
 
-// Record appends an event with the request's IP and user agent. A failure is
-// logged here and returned, so callers may decide whether it is fatal.
+// Record appends an event with the request's IP and user agent in a
+// transaction of its own. A failure is logged here and returned, so callers
+// may decide whether it is fatal.
 func (s *Service) Record(ctx context.Context, e Entry) error {
+	return s.RecordIn(ctx, s.store, e)
+}
+
+// RecordIn appends an event through st, a Store bound to the caller's
+// transaction, so the event commits or rolls back with the change it
+// describes. The chain head stays locked until that transaction ends: append
+// last, after every other lock the transaction takes, so transactions always
+// lock in one order.
+func (s *Service) RecordIn(ctx context.Context, st Store, e Entry) error {
 	details, err := json.Marshal(cleanDetails(e.Details)) // map keys marshal sorted: canonical
 	if err != nil {
 		return fmt.Errorf("audit details: %w", err)
@@ -95,7 +105,7 @@ func (s *Service) Record(ctx context.Context, e Entry) error {
 		return err
 	}
 	at := s.now().UTC().Truncate(time.Microsecond)
-	_, err = s.store.Append(ctx, func(seq int64, prev string) (Event, error) {
+	_, err = st.Append(ctx, func(seq int64, prev string) (Event, error) {
 		ev := Event{
 			Seq: seq, ID: id.String(), OccurredAt: at, ActorID: strp(e.ActorID), Action: e.Action,
 			TargetType: strp(e.TargetType), TargetID: strp(e.TargetID), IP: strp(info.IP),
@@ -109,6 +119,8 @@ func (s *Service) Record(ctx context.Context, e Entry) error {
 		return err
 	}
 	if s.observe != nil {
+		// Counted when appended: an event appended in a transaction that
+		// then rolls back is still counted, a rare overcount of a metric.
 		s.observe(e.Action, e.Outcome)
 	}
 	return nil

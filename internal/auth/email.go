@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"secureapi/internal/audit"
+	"secureapi/internal/mail"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/platform/logging"
 	"secureapi/internal/user"
@@ -18,25 +19,13 @@ const (
 	ActionEmailChanged         = "user.email_changed"
 )
 
-// send delivers m now. A failure is logged, never shown to the caller: the
-// answers that mail something must not reveal whether they did.
-func (s *Service) send(ctx context.Context, userID string, m Message) {
-	if s.mailer == nil {
-		s.log.WarnContext(ctx, "no mailer configured; mail dropped", "user_id", userID, "subject", m.Subject)
-		return
-	}
-	if err := s.mailer.Send(ctx, m); err != nil {
-		s.log.ErrorContext(ctx, "sending mail failed", "user_id", userID, "subject", m.Subject, "err", err)
-	}
-}
-
 // RequestEmailChange starts moving the caller's account to newEmail. It
 // needs the current password (under the login failure budget), so a stolen
 // access token alone cannot take the account's mail, and with it password
-// resets. The new address gets a confirmation link; the current address gets
-// a notice. The answer is the same whether or not newEmail already belongs to
-// an account (that owner gets nothing), so this cannot test which addresses
-// have accounts.
+// resets. In one transaction the new address is queued a confirmation link
+// and the current address a notice. The answer is the same whether or not
+// newEmail already belongs to an account (that owner gets nothing), so this
+// cannot test which addresses have accounts.
 func (s *Service) RequestEmailChange(ctx context.Context, p Principal, newEmail, currentPassword string) error {
 	addr, err := user.ParseEmail(newEmail)
 	if err != nil {
@@ -52,29 +41,35 @@ func (s *Service) RequestEmailChange(ctx context.Context, p Principal, newEmail,
 	if string(addr) == u.Email {
 		return apperr.Field("body", "new_email", "is already the account's address")
 	}
-	taken := true
-	if _, err := s.users.ByEmail(ctx, string(addr)); errors.Is(err, user.ErrNotFound) {
-		taken = false
-	} else if err != nil {
-		return err
-	}
-	if !taken {
-		plain, err := s.issueMailToken(ctx, nil, u.ID, PurposeEmailChange, string(addr), s.clock())
-		if err != nil {
+	now := s.clock()
+	err = s.tx.InTx(ctx, func(st Stores) error {
+		msgs := []mail.Message{s.emailChangeNotice(u.Email, string(addr))}
+		if _, err := st.Users().ByEmail(ctx, string(addr)); errors.Is(err, user.ErrNotFound) {
+			plain, err := s.issueMailToken(ctx, st.Credentials(), u.ID, PurposeEmailChange, string(addr), now)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, s.emailChangeMessage(string(addr), plain))
+		} else if err != nil {
 			return err
 		}
-		s.send(ctx, u.ID, s.emailChangeMessage(string(addr), plain))
-	}
-	s.send(ctx, u.ID, s.emailChangeNotice(u.Email, string(addr)))
-	s.record(ctx, audit.Entry{
-		ActorID: u.ID, Action: ActionEmailChangeRequested, TargetType: "user", TargetID: u.ID,
-		Details: map[string]any{"new_email": logging.MaskEmail(string(addr))},
+		if err := s.mail.Add(ctx, st, msgs...); err != nil {
+			return err
+		}
+		return s.recordIn(ctx, st, audit.Entry{
+			ActorID: u.ID, Action: ActionEmailChangeRequested, TargetType: "user", TargetID: u.ID,
+			Details: map[string]any{"new_email": logging.MaskEmail(string(addr))},
+		})
 	})
+	if err != nil {
+		return err
+	}
+	s.mail.Wake()
 	return nil
 }
 
-func (s *Service) emailChangeMessage(to, plain string) Message {
-	return Message{
+func (s *Service) emailChangeMessage(to, plain string) mail.Message {
+	return mail.Message{
 		To:      to,
 		Subject: "Confirm your new email address",
 		Body: fmt.Sprintf("Someone asked to use this address for their account.\n\n"+
@@ -84,8 +79,8 @@ func (s *Service) emailChangeMessage(to, plain string) Message {
 	}
 }
 
-func (s *Service) emailChangeNotice(to, newEmail string) Message {
-	return Message{
+func (s *Service) emailChangeNotice(to, newEmail string) mail.Message {
+	return mail.Message{
 		To:      to,
 		Subject: "Your account's email address is about to change",
 		Body: fmt.Sprintf("Someone with your password asked to change your account's email address to %s.\n\n"+
@@ -97,15 +92,14 @@ func (s *Service) emailChangeNotice(to, newEmail string) Message {
 // ConfirmEmailChange switches the caller's account to the address a change
 // link was sent to. In one transaction it spends the link, sets the address
 // (marked verified: the link proves the mailbox), revokes every other
-// session and voids every other mailed token, password resets included. An
-// address taken since the request is a 409, and the link stays unspent.
+// session, voids every other mailed token, password resets included, and
+// records the event. An address taken since the request is a 409, and the
+// link stays unspent.
 func (s *Service) ConfirmEmailChange(ctx context.Context, p Principal, token string) (user.User, error) {
 	now := s.clock()
-	var (
-		out     user.User
-		revoked []string
-	)
-	err := s.sessions.InTx(ctx, func(tx Store) error {
+	var out user.User
+	err := s.tx.InTx(ctx, func(st Stores) error {
+		tx := st.Credentials()
 		t, err := consumeMailToken(ctx, tx, PurposeEmailChange, token, now)
 		if err != nil {
 			return err
@@ -115,41 +109,43 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p Principal, token str
 		if t.UserID != p.UserID || t.Email == "" {
 			return ErrInvalidMailToken
 		}
-		u, err := tx.Users().ByID(ctx, p.UserID)
+		u, err := st.Users().ByID(ctx, p.UserID)
 		if err != nil {
 			return err
 		}
 		u.Email, u.EmailVerifiedAt, u.UpdatedAt = t.Email, &now, now
-		if out, err = tx.Users().Update(ctx, u); err != nil {
+		if out, err = st.Users().Update(ctx, u); err != nil {
 			return err
 		}
-		if revoked, err = tx.RevokeUserSessions(ctx, u.ID, p.SessionID, ReasonEmailChanged, now); err != nil {
+		revoked, err := tx.RevokeUserSessions(ctx, u.ID, p.SessionID, ReasonEmailChanged, now)
+		if err != nil {
 			return err
 		}
-		return tx.DeleteMailTokens(ctx, u.ID, "")
+		if err := tx.DeleteMailTokens(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		return s.recordIn(ctx, st, audit.Entry{
+			ActorID: p.UserID, Action: ActionEmailChanged, TargetType: "user", TargetID: p.UserID,
+			Details: map[string]any{"new_email": logging.MaskEmail(out.Email), "sessions_revoked": len(revoked)},
+		})
 	})
 	if err != nil {
 		return user.User{}, err
 	}
-	s.record(ctx, audit.Entry{
-		ActorID: p.UserID, Action: ActionEmailChanged, TargetType: "user", TargetID: p.UserID,
-		Details: map[string]any{"new_email": logging.MaskEmail(out.Email), "sessions_revoked": len(revoked)},
-	})
 	return out, nil
 }
 
 // Audit action of a verified address.
 const ActionEmailVerified = "user.email_verified"
 
-// sendVerification mails u a link that verifies its current address. A
-// failure is logged: the account exists either way and can ask again.
-func (s *Service) sendVerification(ctx context.Context, u user.User, now time.Time) {
-	plain, err := s.issueMailToken(ctx, nil, u.ID, PurposeEmailVerify, u.Email, now)
+// queueVerification issues u a link that verifies its current address and
+// queues it in st's transaction.
+func (s *Service) queueVerification(ctx context.Context, st Stores, u user.User, now time.Time) error {
+	plain, err := s.issueMailToken(ctx, st.Credentials(), u.ID, PurposeEmailVerify, u.Email, now)
 	if err != nil {
-		s.log.ErrorContext(ctx, "storing a verification token failed", "user_id", u.ID, "err", err)
-		return
+		return err
 	}
-	s.send(ctx, u.ID, Message{
+	return s.mail.Add(ctx, st, mail.Message{
 		To:      u.Email,
 		Subject: "Verify your email address",
 		Body: fmt.Sprintf("Please confirm that this address belongs to your account.\n\n"+
@@ -159,8 +155,17 @@ func (s *Service) sendVerification(ctx context.Context, u user.User, now time.Ti
 	})
 }
 
-func (s *Service) accountExistsMessage(to string) Message {
-	return Message{
+// sendVerification queues u a new verification link in a transaction of its own.
+func (s *Service) sendVerification(ctx context.Context, u user.User, now time.Time) error {
+	err := s.tx.InTx(ctx, func(st Stores) error { return s.queueVerification(ctx, st, u, now) })
+	if err == nil {
+		s.mail.Wake()
+	}
+	return err
+}
+
+func (s *Service) accountExistsMessage(to string) mail.Message {
+	return mail.Message{
 		To:      to,
 		Subject: "You already have an account",
 		Body: "Someone tried to create an account with this address, which already has one.\n\n" +
@@ -174,13 +179,13 @@ func (s *Service) accountExistsMessage(to string) Message {
 // to another address it no longer works.
 func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 	now := s.clock()
-	var u user.User
-	err := s.sessions.InTx(ctx, func(tx Store) error {
-		t, err := consumeMailToken(ctx, tx, PurposeEmailVerify, token, now)
+	err := s.tx.InTx(ctx, func(st Stores) error {
+		t, err := consumeMailToken(ctx, st.Credentials(), PurposeEmailVerify, token, now)
 		if err != nil {
 			return err
 		}
-		if u, err = tx.Users().ByID(ctx, t.UserID); err != nil {
+		u, err := st.Users().ByID(ctx, t.UserID)
+		if err != nil {
 			if errors.Is(err, user.ErrNotFound) {
 				return ErrInvalidMailToken
 			}
@@ -193,14 +198,12 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 			return nil
 		}
 		u.EmailVerifiedAt, u.UpdatedAt = &now, now
-		_, err = tx.Users().Update(ctx, u)
-		return err
+		if _, err := st.Users().Update(ctx, u); err != nil {
+			return err
+		}
+		return s.recordIn(ctx, st, audit.Entry{ActorID: u.ID, Action: ActionEmailVerified, TargetType: "user", TargetID: u.ID})
 	})
-	if err != nil {
-		return err
-	}
-	s.record(ctx, audit.Entry{ActorID: u.ID, Action: ActionEmailVerified, TargetType: "user", TargetID: u.ID})
-	return nil
+	return err
 }
 
 // ResendVerification mails the caller a new verification link (voiding
@@ -210,8 +213,8 @@ func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
 	if err != nil {
 		return err
 	}
-	if u.EmailVerifiedAt == nil {
-		s.sendVerification(ctx, u, s.clock())
+	if u.EmailVerifiedAt != nil {
+		return nil
 	}
-	return nil
+	return s.sendVerification(ctx, u, s.clock())
 }

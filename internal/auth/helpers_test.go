@@ -17,11 +17,13 @@ import (
 
 	"secureapi/internal/audit"
 	"secureapi/internal/auth"
+	"secureapi/internal/mail"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/platform/password"
 	"secureapi/internal/platform/reqinfo"
 	"secureapi/internal/platform/token"
 	"secureapi/internal/store"
+	"secureapi/internal/store/sqlstore"
 
 	"secureapi/internal/testutil/logbuf"
 )
@@ -59,6 +61,7 @@ type env struct {
 	issuer *token.Issuer
 	hasher *password.Hasher
 	outbox string
+	sender *mail.Sender
 	logs   *syncBuffer
 }
 
@@ -79,10 +82,13 @@ func newEnv(t *testing.T, db store.DB, opts ...option) *env {
 	e.issuer = token.NewIssuer(token.Config{Issuer: "test", Audience: "test", TTL: 15 * time.Minute}, ring, e.clock.Now)
 	e.audit = audit.NewService(e.st.Audit, log, e.clock.Now)
 	e.hasher = password.NewHasher(fastParams, 4, 5*time.Second)
+	e.sender = mail.NewSender(mail.SenderConfig{Store: e.st.Outbox, Mailer: mail.NewOutboxMailer(e.outbox, log), Now: e.clock.Now, Log: log})
 	d := auth.Deps{
 		Users: e.st.Users, Sessions: e.st.Sessions, Audit: e.audit, Hasher: e.hasher,
+		Tx:     store.Unit(db, func(tx *sqlstore.Tx) auth.Stores { return tx }),
+		Mail:   mail.NewQueue(mail.QueueConfig{PerRecipient: 100, Audit: e.audit, Log: log, Now: e.clock.Now}),
 		Policy: password.Policy{MinLength: 8, MaxLength: 128, RequireUpper: true, RequireDigit: true},
-		Tokens: e.issuer, Mailer: auth.NewOutboxMailer(e.outbox, log),
+		Tokens: e.issuer,
 		Config: auth.Config{
 			RefreshTTL: 24 * time.Hour, ReuseGrace: 10 * time.Second, MaxFailures: 5,
 			FailureWindow: 15 * time.Minute, Lockout: 15 * time.Minute, ResetTTL: 30 * time.Minute,
@@ -111,6 +117,7 @@ func (e *env) register(t *testing.T, email, username string) string {
 	}
 	// The verification mail is not what these tests look for: the outbox
 	// starts empty after each registration.
+	e.drain(t)
 	if err := os.RemoveAll(e.outbox); err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +152,18 @@ func (e *env) principal(t *testing.T, access string) auth.Principal {
 	return p
 }
 
+// drain sends every queued message into the outbox folder.
+func (e *env) drain(t *testing.T) {
+	t.Helper()
+	if _, err := e.sender.DrainOnce(context.Background()); err != nil {
+		t.Fatalf("drain the mail outbox: %v", err)
+	}
+}
+
 // outboxLink returns the token of the newest reset link in the outbox.
 func (e *env) outboxToken(t *testing.T) string {
 	t.Helper()
+	e.drain(t)
 	entries, err := os.ReadDir(e.outbox)
 	if err != nil || len(entries) == 0 {
 		t.Fatalf("outbox is empty: %v", err)
@@ -200,9 +216,12 @@ func countCurrent(t *testing.T, e *env, sessionID string) int {
 	return n
 }
 
-// readDir lists dir and fails when it is missing or empty.
-func readDir(dir string) ([]os.DirEntry, error) {
-	entries, err := os.ReadDir(dir)
+// readOutbox sends what is queued and lists the outbox folder; it fails
+// when the folder is missing or empty.
+func (e *env) readOutbox(t *testing.T) ([]os.DirEntry, error) {
+	t.Helper()
+	e.drain(t)
+	entries, err := os.ReadDir(e.outbox)
 	if err == nil && len(entries) == 0 {
 		err = os.ErrNotExist
 	}

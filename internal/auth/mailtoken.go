@@ -23,28 +23,20 @@ func (s *Service) ttl(p MailPurpose) time.Duration {
 }
 
 // issueMailToken stores a new token of purpose for userID (proving email,
-// when the purpose is about an address), voids the account's earlier tokens
-// of that purpose, and returns the token to put in the mail. tx, when not
-// nil, is the transaction to write in.
+// when the purpose is about an address) in tx, voids the account's earlier
+// tokens of that purpose, and returns the token to put in the mail.
 func (s *Service) issueMailToken(ctx context.Context, tx Store, userID string, purpose MailPurpose, email string, now time.Time) (string, error) {
 	plain, hash, err := newSecret()
 	if err != nil {
 		return "", err
 	}
-	write := func(tx Store) error {
-		if err := tx.DeleteMailTokens(ctx, userID, purpose); err != nil {
-			return err
-		}
-		return tx.CreateMailToken(ctx, MailToken{
-			Hash: hash, UserID: userID, Purpose: purpose, Email: email,
-			CreatedAt: now, ExpiresAt: now.Add(s.ttl(purpose)),
-		})
+	if err := tx.DeleteMailTokens(ctx, userID, purpose); err != nil {
+		return "", err
 	}
-	if tx != nil {
-		err = write(tx)
-	} else {
-		err = s.sessions.InTx(ctx, write)
-	}
+	err = tx.CreateMailToken(ctx, MailToken{
+		Hash: hash, UserID: userID, Purpose: purpose, Email: email,
+		CreatedAt: now, ExpiresAt: now.Add(s.ttl(purpose)),
+	})
 	return plain, err
 }
 

@@ -1,5 +1,6 @@
-// Package auth holds logins, sessions, access and refresh tokens, failed-login
-// protection and password resets.
+// Package auth owns credentials: registration and admin creation, passwords
+// (login, change, reset, the failed-attempt budget), sessions with their
+// access and refresh tokens, and the mailed links that prove an address.
 package auth
 
 import "secureapi/internal/identity"

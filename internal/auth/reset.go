@@ -6,38 +6,70 @@ import (
 	"fmt"
 
 	"secureapi/internal/audit"
+	"secureapi/internal/mail"
+	"secureapi/internal/platform/logging"
 	"secureapi/internal/user"
 )
 
-// ForgotPassword mails a reset link when email belongs to an active account.
-// It never tells the caller whether it did: every failure is only logged.
+const resetSubject = "Reset your password"
+
+// noAccount is a valid account id that no account has (ids are UUIDv7).
+const noAccount = "00000000-0000-0000-0000-000000000000"
+
+// ForgotPassword queues a reset link when email belongs to an active
+// account. It never tells the caller whether it did: every failure is only
+// logged, and an address without an active account gets the same work in
+// the same transaction shape (a stand-in outbox row that is never sent, and
+// an audit event), so the answer takes as long either way.
 func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 	email = user.NormalizeEmail(email)
-	u, err := s.users.ByEmail(ctx, email)
-	if err != nil {
-		if !errors.Is(err, user.ErrNotFound) {
-			s.log.ErrorContext(ctx, "password reset lookup failed", "err", err)
+	now := s.clock()
+	err := s.tx.InTx(ctx, func(st Stores) error {
+		u, err := st.Users().ByEmail(ctx, email)
+		if err != nil && !errors.Is(err, user.ErrNotFound) {
+			return err
 		}
-		return nil
-	}
-	if !u.IsActive {
-		return nil
-	}
-	plain, err := s.issueMailToken(ctx, nil, u.ID, PurposePasswordReset, "", s.clock())
+		if err != nil || !u.IsActive {
+			reason := "unknown_account"
+			if err == nil {
+				reason = "inactive"
+			}
+			// The statements of the real path, matching nothing: voiding
+			// earlier links (of no account) and queuing a stand-in that is
+			// never sent.
+			if err := st.Credentials().DeleteMailTokens(ctx, noAccount, PurposePasswordReset); err != nil {
+				return err
+			}
+			if err := s.mail.AddStandIn(ctx, st, email, resetSubject); err != nil {
+				return err
+			}
+			return s.recordIn(ctx, st, audit.Entry{
+				ActorID: u.ID, Action: ActionResetRequested, Outcome: audit.Failure,
+				Details: map[string]any{"reason": reason, "email": logging.MaskEmail(email)},
+			})
+		}
+		plain, err := s.issueMailToken(ctx, st.Credentials(), u.ID, PurposePasswordReset, "", now)
+		if err != nil {
+			return err
+		}
+		if err := s.mail.Add(ctx, st, s.resetMessage(u.Email, plain)); err != nil {
+			return err
+		}
+		return s.recordIn(ctx, st, audit.Entry{ActorID: u.ID, Action: ActionResetRequested, TargetType: "user", TargetID: u.ID})
+	})
 	if err != nil {
-		s.log.ErrorContext(ctx, "storing a reset token failed", "user_id", u.ID, "err", err)
+		s.log.ErrorContext(ctx, "password reset request failed", "err", err)
 		return nil
 	}
-	s.record(ctx, audit.Entry{ActorID: u.ID, Action: "user.password_reset_requested", TargetType: "user", TargetID: u.ID})
-	s.send(ctx, u.ID, s.resetMessage(u.Email, plain))
+	s.mail.Wake()
 	return nil
 }
 
-func (s *Service) resetMessage(to, plain string) Message {
+func (s *Service) resetMessage(to, plain string) mail.Message {
 	minutes := int(s.cfg.ResetTTL.Minutes())
-	return Message{
+	return mail.Message{
 		To:      to,
-		Subject: "Reset your password",
+		Subject: resetSubject,
 		Body: fmt.Sprintf("Someone asked to reset the password of your account.\n\n"+
 			"To choose a new password, open this link within %d minutes:\n\n%s\n\n"+
 			"If you did not ask for this, ignore this message: your password stays as it is.\n",
@@ -46,10 +78,10 @@ func (s *Service) resetMessage(to, plain string) Message {
 }
 
 // ResetPassword sets a new password with a reset token. In the same
-// transaction it revokes every session of the account and voids every other
-// reset link, so the account never has the new password with an intruder's
-// session still open. The link reached the account's mailbox, so it also
-// proves the address.
+// transaction it revokes every session of the account, voids every other
+// reset link and records the event, so the account never has the new
+// password with an intruder's session still open. The link reached the
+// account's mailbox, so it also proves the address.
 func (s *Service) ResetPassword(ctx context.Context, resetToken, newPassword string) error {
 	if err := s.checkPolicy("new_password", newPassword); err != nil {
 		return err
@@ -64,56 +96,51 @@ func (s *Service) ResetPassword(ctx context.Context, resetToken, newPassword str
 		return s.hashErr(err)
 	}
 	now := s.clock()
-	var (
-		u       user.User
-		revoked []string
-	)
-	err = s.sessions.InTx(ctx, func(tx Store) error {
+	var u user.User
+	err = s.tx.InTx(ctx, func(st Stores) error {
+		tx := st.Credentials()
 		t, err := consumeMailToken(ctx, tx, PurposePasswordReset, resetToken, now)
 		if err != nil {
 			return err
 		}
-		if u, err = tx.Users().ByID(ctx, t.UserID); err != nil {
+		if u, err = st.Users().ByID(ctx, t.UserID); err != nil {
 			if errors.Is(err, user.ErrNotFound) {
 				return ErrInvalidMailToken
 			}
 			return err
 		}
-		if revoked, err = tx.RevokeUserSessions(ctx, u.ID, "", ReasonPasswordReset, now); err != nil {
+		revoked, err := tx.RevokeUserSessions(ctx, u.ID, "", ReasonPasswordReset, now)
+		if err != nil {
+			return err
+		}
+		tokens, err := st.AccessTokens().RevokeAll(ctx, u.ID, ReasonPasswordReset, now)
+		if err != nil {
 			return err
 		}
 		if err := tx.DeleteMailTokens(ctx, u.ID, PurposePasswordReset); err != nil {
 			return err
 		}
-		if err := tx.Users().SetPasswordHash(ctx, u.ID, hash, now); err != nil {
+		if err := st.Users().SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err
 		}
 		if u.EmailVerifiedAt == nil {
 			u.EmailVerifiedAt, u.UpdatedAt = &now, now
-			_, err = tx.Users().Update(ctx, u)
+			if _, err := st.Users().Update(ctx, u); err != nil {
+				return err
+			}
 		}
-		return err
+		return s.recordIn(ctx, st, audit.Entry{
+			ActorID: u.ID, Action: ActionPasswordReset, TargetType: "user", TargetID: u.ID,
+			Details: map[string]any{"sessions_revoked": len(revoked), "pats_revoked": len(tokens)},
+		})
 	})
 	if err != nil {
 		return err
-	}
-	// Personal access tokens live outside this store's transaction, so they
-	// go right after it; failing here fails the request, and the link is
-	// spent, so the owner asks for a new one and nothing stays half done
-	// unnoticed.
-	if s.pats != nil {
-		if _, err := s.pats.RevokeAll(ctx, u.ID, ReasonPasswordReset); err != nil {
-			return fmt.Errorf("revoke access tokens after password reset: %w", err)
-		}
 	}
 	// Whoever holds the mailbox just proved it; old failures from someone
 	// else must not keep them out.
 	if err := s.throttle.clear(ctx, throttleKey(u.Email)); err != nil {
 		s.log.ErrorContext(ctx, "clearing the login throttle failed", "err", err)
 	}
-	s.record(ctx, audit.Entry{
-		ActorID: u.ID, Action: "user.password_reset", TargetType: "user", TargetID: u.ID,
-		Details: map[string]any{"sessions_revoked": len(revoked)},
-	})
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"secureapi/internal/audit"
+	"secureapi/internal/mail"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/platform/fieldcrypt"
 	"secureapi/internal/platform/logging"
@@ -45,6 +46,19 @@ const (
 	ReasonPasswordReset = "password_reset"
 	ReasonRevokedByUser = "revoked_by_user"
 	ReasonEmailChanged  = "email_changed"
+	// ReasonPasswordChanged ends the other sessions of an account whose
+	// password its owner changed.
+	ReasonPasswordChanged = "password_changed"
+)
+
+// Audit actions of credentials.
+const (
+	ActionRegistered       = "user.registered"
+	ActionRegisterExisting = "user.register_existing_email"
+	ActionAdminCreated     = "user.admin_created"
+	ActionPasswordChanged  = "user.password_changed"
+	ActionResetRequested   = "user.password_reset_requested"
+	ActionPasswordReset    = "user.password_reset"
 )
 
 // Config tunes the service. Zero fields take the Default* values; a negative
@@ -112,49 +126,46 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Deps are the service's collaborators. Audit, Mailer, Now and Log may be nil
-// (no audit, no mail, time.Now, a discarding logger); so may MFA (no second
-// factors), Secrets (no TOTP enrolment) and AccessTokens (none to revoke).
+// Deps are the service's collaborators. Users and Sessions serve single
+// statements; Tx runs every change of several rows as one unit of work. Mail
+// queues messages into the outbox inside those units. Audit, Now and Log may
+// be nil (no audit, time.Now, a discarding logger); so may MFA (no second
+// factors) and Secrets (no TOTP enrolment).
 type Deps struct {
 	Users    user.Store
 	Sessions Store
+	Tx       UnitOfWork
 	Audit    *audit.Service
+	Mail     *mail.Queue
 	Hasher   *password.Hasher
 	Policy   password.Policy
 	Tokens   *token.Issuer
-	Mailer   Mailer
 	Config   Config
 	Now      func() time.Time
 	Log      *slog.Logger
 	MFA      MFAStore
 	// Secrets seals TOTP seeds (FIELD_ENCRYPTION_KEYS).
 	Secrets *fieldcrypt.Ring
-	// AccessTokens are revoked with the sessions when a password is reset.
-	AccessTokens TokenRevoker
 }
 
-// TokenRevoker revokes every personal access token of an account.
-type TokenRevoker interface {
-	RevokeAll(ctx context.Context, userID, reason string) (int, error)
-}
-
-// Service implements registration, login, token refresh, sessions and
-// password reset.
+// Service owns credentials: registration and admin creation, passwords
+// (login, change, reset), sessions and their tokens, and the mailed links
+// that prove an address.
 type Service struct {
 	users    user.Store
 	sessions Store
+	tx       UnitOfWork
 	audit    *audit.Service
+	mail     *mail.Queue
 	hasher   *password.Hasher
 	policy   password.Policy
 	tokens   *token.Issuer
-	mailer   Mailer
 	cfg      Config
 	now      func() time.Time
 	log      *slog.Logger
 	throttle *throttle
 	mfa      MFAStore
 	secrets  *fieldcrypt.Ring
-	pats     TokenRevoker
 }
 
 // NewService returns a Service over d.
@@ -166,12 +177,15 @@ func NewService(d Deps) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if d.Mail == nil {
+		d.Mail = mail.NewQueue(mail.QueueConfig{Audit: d.Audit, Log: d.Log, Now: d.Now})
+	}
 	return &Service{
-		users: d.Users, sessions: d.Sessions, audit: d.Audit, hasher: d.Hasher, policy: d.Policy,
-		tokens: d.Tokens, mailer: d.Mailer, cfg: cfg, now: d.Now, log: d.Log,
-		mfa: d.MFA, secrets: d.Secrets, pats: d.AccessTokens,
+		users: d.Users, sessions: d.Sessions, tx: d.Tx, audit: d.Audit, mail: d.Mail, hasher: d.Hasher,
+		policy: d.Policy, tokens: d.Tokens, cfg: cfg, now: d.Now, log: d.Log,
+		mfa: d.MFA, secrets: d.Secrets,
 		throttle: &throttle{
-			store: d.Sessions, max: int64(cfg.MaxFailures), window: cfg.FailureWindow, lockout: cfg.Lockout,
+			store: d.Sessions, tx: d.Tx, max: int64(cfg.MaxFailures), window: cfg.FailureWindow, lockout: cfg.Lockout,
 		},
 	}
 }
@@ -193,11 +207,13 @@ type Tokens struct {
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // Register creates an account with the user role and mails it a
-// verification link. With RequireVerifiedEmail on, a taken address is not an
-// error: the answer (accepted, no account returned) is the same as for a new
-// one, and the address's owner gets a mail saying an account exists, so
-// registering cannot test which addresses have accounts. Otherwise a taken
-// address is user.ErrEmailTaken. A taken username is always a conflict.
+// verification link, in one transaction. With RequireVerifiedEmail on, a
+// taken address is not an error: the answer (accepted, no account returned)
+// is the same as for a new one, after the same work (the password hashed, a
+// mail queued, an event audited), and the address's owner gets a mail saying
+// an account exists, so registering cannot test which addresses have
+// accounts. Otherwise a taken address is user.ErrEmailTaken. A taken
+// username is always a conflict.
 func (s *Service) Register(ctx context.Context, rawEmail, rawUsername, pw string, displayName *string) (user.User, error) {
 	email, err := user.ParseEmail(rawEmail)
 	if err != nil {
@@ -219,21 +235,42 @@ func (s *Service) Register(ctx context.Context, rawEmail, rawUsername, pw string
 		return user.User{}, err
 	}
 	now := s.clock()
-	u, err := s.users.Create(ctx, user.User{
-		ID: id.String(), Email: string(email), Username: string(username), DisplayName: displayName,
-		PasswordHash: hash, Role: user.RoleUser, IsActive: true, CreatedAt: now, UpdatedAt: now,
+	var u user.User
+	err = s.tx.InTx(ctx, func(st Stores) error {
+		owner, err := st.Users().ByEmail(ctx, string(email))
+		switch {
+		case err == nil && s.cfg.RequireVerifiedEmail:
+			if err := s.mail.Add(ctx, st, s.accountExistsMessage(owner.Email)); err != nil {
+				return err
+			}
+			return s.recordIn(ctx, st, audit.Entry{
+				Action: ActionRegisterExisting, Outcome: audit.Failure, TargetType: "user", TargetID: owner.ID,
+			})
+		case err == nil:
+			return user.ErrEmailTaken
+		case !errors.Is(err, user.ErrNotFound):
+			return err
+		}
+		if u, err = st.Users().Create(ctx, user.User{
+			ID: id.String(), Email: string(email), Username: string(username), DisplayName: displayName,
+			PasswordHash: hash, Role: user.RoleUser, IsActive: true, CreatedAt: now, UpdatedAt: now,
+		}); err != nil {
+			return err
+		}
+		if err := s.queueVerification(ctx, st, u, now); err != nil {
+			return err
+		}
+		return s.recordIn(ctx, st, audit.Entry{ActorID: u.ID, Action: ActionRegistered, TargetType: "user", TargetID: u.ID})
 	})
 	if errors.Is(err, user.ErrEmailTaken) && s.cfg.RequireVerifiedEmail {
-		if owner, err := s.users.ByEmail(ctx, string(email)); err == nil {
-			s.send(ctx, owner.ID, s.accountExistsMessage(owner.Email))
-		}
+		// Registered by a concurrent request since the lookup: the same
+		// answer as for any taken address.
 		return user.User{}, nil
 	}
 	if err != nil {
 		return user.User{}, err
 	}
-	s.record(ctx, audit.Entry{ActorID: u.ID, Action: "user.registered", TargetType: "user", TargetID: u.ID})
-	s.sendVerification(ctx, u, now)
+	s.mail.Wake()
 	return u, nil
 }
 
@@ -306,7 +343,9 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
 			s.log.ErrorContext(ctx, "clearing the login throttle failed", "err", err)
 		}
 		s.loginFailed(ctx, u.ID, email, "email_unverified")
-		s.sendVerification(ctx, u, now)
+		if err := s.sendVerification(ctx, u, now); err != nil {
+			s.log.ErrorContext(ctx, "queuing a verification mail failed", "user_id", u.ID, "err", err)
+		}
 		return Tokens{}, ErrEmailUnverified
 	}
 	if mfa, err := s.mfaOn(ctx, u.ID); err != nil || mfa {
@@ -463,7 +502,8 @@ func (s *Service) startSession(ctx context.Context, userID string, now time.Time
 		ID: id.String(), UserID: userID, UserAgent: clip(info.UserAgent, 512), IP: info.IP,
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL),
 	}
-	err = s.sessions.InTx(ctx, func(tx Store) error {
+	err = s.tx.InTx(ctx, func(st Stores) error {
+		tx := st.Credentials()
 		if _, err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
@@ -518,7 +558,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		}
 		info := reqinfo.From(ctx)
 		rotated := false
-		err = s.sessions.InTx(ctx, func(tx Store) error {
+		err = s.tx.InTx(ctx, func(st Stores) error {
+			tx := st.Credentials()
 			ok, err := tx.MarkReplaced(ctx, hash, now)
 			if err != nil || !ok {
 				return err
@@ -677,15 +718,25 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, p Principal) error {
 	return nil
 }
 
-// record appends an audit event. It runs outside any transaction (SQLite has
-// one writer connection) and survives a client that hangs up, because the
-// action it records has already happened. A failure is logged by the audit
-// service and does not undo the action.
+// record appends an audit event of its own, for attempts that change
+// nothing (failed logins) and single-statement changes. It survives a
+// client that hangs up, because the action it records has already happened.
+// A failure is logged by the audit service and does not undo the action.
 func (s *Service) record(ctx context.Context, e audit.Entry) {
 	if s.audit == nil {
 		return
 	}
 	_ = s.audit.Record(context.WithoutCancel(ctx), e)
+}
+
+// recordIn appends an audit event in st's transaction, so that the event and
+// the change it describes commit together or not at all. Call it last in
+// the unit of work (see audit.Service.RecordIn).
+func (s *Service) recordIn(ctx context.Context, st Stores, e audit.Entry) error {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.RecordIn(ctx, st.Audit(), e)
 }
 
 // newSecret returns a random opaque token (32 bytes, base64url) and the hash

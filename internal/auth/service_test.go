@@ -547,7 +547,7 @@ func TestPasswordReset(t *testing.T) {
 		if err := e.svc.ForgotPassword(ctx(), "nobody@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := readDir(e.outbox); err == nil {
+		if _, err := e.readOutbox(t); err == nil {
 			t.Fatal("mail sent for an unknown account")
 		}
 		if err := e.svc.ForgotPassword(ctx(), " Alice@Example.com"); err != nil {
@@ -557,7 +557,10 @@ func TestPasswordReset(t *testing.T) {
 		if strings.Contains(e.logs.String(), tok) {
 			t.Fatal("the reset token was logged")
 		}
-		if evs := e.events(t, "user.password_reset_requested"); len(evs) != 1 || *evs[0].ActorID != id {
+		evs := e.events(t, "user.password_reset_requested")
+		if len(evs) != 2 || *evs[0].ActorID != id || evs[0].Outcome != audit.Success ||
+			evs[1].ActorID != nil || evs[1].Outcome != audit.Failure ||
+			evs[1].Details != `{"email":"n***@example.com","reason":"unknown_account"}` {
 			t.Fatalf("audit = %+v", evs)
 		}
 
@@ -619,7 +622,7 @@ func TestForgotPasswordSkipsInactiveAccounts(t *testing.T) {
 		if err := e.svc.ForgotPassword(ctx(), "alice@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := readDir(e.outbox); err == nil {
+		if _, err := e.readOutbox(t); err == nil {
 			t.Fatal("mail sent for an inactive account")
 		}
 	})

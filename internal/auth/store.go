@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"secureapi/internal/audit"
+	"secureapi/internal/mail"
+	"secureapi/internal/pat"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/user"
 )
@@ -49,11 +52,9 @@ type Throttle struct {
 
 var ErrNotFound = apperr.New(apperr.NotFound, "No such session.")
 
-// Store persists sessions, refresh tokens, login throttles and reset tokens.
+// Store persists credentials other than passwords: sessions, refresh
+// tokens, login throttles and mailed tokens.
 type Store interface {
-	// InTx runs fn in one transaction with a Store bound to it; fn must use only that Store.
-	InTx(ctx context.Context, fn func(Store) error) error
-
 	CreateSession(ctx context.Context, s Session) (Session, error)
 	Session(ctx context.Context, id string) (Session, error)
 	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
@@ -73,7 +74,7 @@ type Store interface {
 	Throttle(ctx context.Context, key string) (Throttle, error)
 	// LockThrottle returns key's row, creating it with no failures, and locks
 	// it until the transaction ends so that concurrent attempts on every
-	// instance count one after another. Use it inside InTx.
+	// instance count one after another. Use it inside a unit of work.
 	LockThrottle(ctx context.Context, key string, now time.Time) (Throttle, error)
 	SaveThrottle(ctx context.Context, t Throttle) error
 	ClearThrottle(ctx context.Context, key string) error
@@ -84,9 +85,24 @@ type Store interface {
 	ConsumeMailToken(ctx context.Context, purpose MailPurpose, hash string, now time.Time) (MailToken, error)
 	// DeleteMailTokens voids userID's tokens of purpose ("" for every purpose).
 	DeleteMailTokens(ctx context.Context, userID string, purpose MailPurpose) error
+}
 
-	// Users is the account store, bound to the same transaction inside InTx.
+// Stores are the stores the auth service reaches in one unit of work, all
+// bound to its transaction.
+type Stores interface {
 	Users() user.Store
+	Credentials() Store
+	// AccessTokens are revoked with the sessions when a password changes.
+	AccessTokens() pat.Store
+	Outbox() mail.Store
+	Audit() audit.Store
+}
+
+// UnitOfWork runs fn in one transaction: commit when fn returns nil, roll
+// back otherwise. fn must use only the Stores it is given (on SQLite the
+// single writer connection is held until fn returns).
+type UnitOfWork interface {
+	InTx(ctx context.Context, fn func(Stores) error) error
 }
 
 // MailPurpose is what a mailed token allows.

@@ -39,6 +39,7 @@ func throttleKey(email string) string {
 // concurrent attempts from queueing on the database.
 type throttle struct {
 	store   Store
+	tx      UnitOfWork
 	max     int64
 	window  time.Duration
 	lockout time.Duration
@@ -71,7 +72,8 @@ func (t *throttle) admit(ctx context.Context, key string, now time.Time) (admiss
 	mu.Lock()
 	defer mu.Unlock()
 	var a admission
-	err := t.store.InTx(ctx, func(tx Store) error {
+	err := t.tx.InTx(ctx, func(st Stores) error {
+		tx := st.Credentials()
 		a = admission{}
 		cur, err := tx.LockThrottle(ctx, key, now)
 		if err != nil {
@@ -113,7 +115,8 @@ func (t *throttle) refund(ctx context.Context, key string, a admission) error {
 	mu := t.stripe(key)
 	mu.Lock()
 	defer mu.Unlock()
-	return t.store.InTx(ctx, func(tx Store) error {
+	return t.tx.InTx(ctx, func(st Stores) error {
+		tx := st.Credentials()
 		cur, err := tx.LockThrottle(ctx, key, a.saved.FirstFailureAt)
 		if err != nil {
 			return err

@@ -35,7 +35,10 @@ const (
 
 // Deps are what a Service needs.
 type Deps struct {
+	// Store serves single statements; Tx runs an upload's quota check,
+	// insert and audit event as one unit of work.
 	Store Store
+	Tx    UnitOfWork
 	Audit *audit.Service
 	// Dir holds the files; it is created (0700) when missing and must not be
 	// served as static files.
@@ -52,6 +55,7 @@ type Deps struct {
 // Service implements uploads, downloads and their bookkeeping.
 type Service struct {
 	store    Store
+	tx       UnitOfWork
 	audit    *audit.Service
 	disk     disk
 	maxBytes int64
@@ -63,8 +67,8 @@ type Service struct {
 
 // NewService checks d and creates the upload directory.
 func NewService(d Deps) (*Service, error) {
-	if d.Store == nil || d.Audit == nil {
-		return nil, errors.New("file: Store and Audit are required")
+	if d.Store == nil || d.Tx == nil || d.Audit == nil {
+		return nil, errors.New("file: Store, Tx and Audit are required")
 	}
 	if d.MaxBytes <= 0 || d.Quota <= 0 {
 		return nil, fmt.Errorf("file: MaxBytes (%d) and Quota (%d) must be positive", d.MaxBytes, d.Quota)
@@ -84,7 +88,7 @@ func NewService(d Deps) (*Service, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		store: d.Store, audit: d.Audit, disk: dk, maxBytes: d.MaxBytes, quota: d.Quota,
+		store: d.Store, tx: d.Tx, audit: d.Audit, disk: dk, maxBytes: d.MaxBytes, quota: d.Quota,
 		policy: pol, now: d.Now, log: d.Log,
 	}, nil
 }
@@ -143,25 +147,44 @@ func (s *Service) Upload(ctx context.Context, p identity.Principal, filename str
 	if err != nil {
 		return File{}, err
 	}
-	// The final quota check and the insert happen under the owner's lock, so
-	// concurrent uploads of one account cannot together pass the quota.
-	f, err := s.store.CreateWithinQuota(ctx, File{
+	f := File{
 		ID: id.String(), OwnerID: p.UserID, Filename: sc.name, ContentType: sc.contentType,
 		Size: sc.size, SHA256: sc.sha256, StorageKey: key, CreatedAt: s.now().UTC().Truncate(time.Microsecond),
-	}, s.quota)
-	if errors.Is(err, ErrOverQuota) {
-		return File{}, overQuota(s.quota)
 	}
-	if err != nil {
+	if err := s.record(ctx, f); err != nil {
 		return File{}, err
 	}
 	stored = true
-	// The file is stored either way; a failed audit append is logged by Record.
-	_ = s.audit.Record(ctx, audit.Entry{
-		ActorID: p.UserID, Action: ActionUploaded, TargetType: "file", TargetID: f.ID,
-		Details: map[string]any{"filename": f.Filename, "content_type": f.ContentType, "size": f.Size, "sha256": f.SHA256},
-	})
 	return f, nil
+}
+
+// record checks the quota and stores f's row and its audit event in one
+// unit of work. The check runs under the owner's lock, so concurrent uploads
+// of one account (on any instance) cannot together pass the quota.
+func (s *Service) record(ctx context.Context, f File) error {
+	err := s.tx.InTx(ctx, func(st Stores) error {
+		if err := st.Files().LockOwner(ctx, f.OwnerID); err != nil {
+			return err
+		}
+		used, err := st.Files().Usage(ctx, f.OwnerID)
+		if err != nil {
+			return err
+		}
+		if used+f.Size > s.quota {
+			return errOverQuota
+		}
+		if _, err := st.Files().Create(ctx, f); err != nil {
+			return err
+		}
+		return s.audit.RecordIn(ctx, st.Audit(), audit.Entry{
+			ActorID: f.OwnerID, Action: ActionUploaded, TargetType: "file", TargetID: f.ID,
+			Details: map[string]any{"filename": f.Filename, "content_type": f.ContentType, "size": f.Size, "sha256": f.SHA256},
+		})
+	})
+	if errors.Is(err, errOverQuota) {
+		return overQuota(s.quota)
+	}
+	return err
 }
 
 type scanned struct {
@@ -366,15 +389,10 @@ func (s *Service) Delete(ctx context.Context, p identity.Principal, id string) e
 	return nil
 }
 
-// RemoveOwnerFiles deletes the stored bytes of every file of ownerID. It is
-// called while the account is being deleted, before its row goes (the file
-// rows then go with it by foreign-key cascade): once the rows are gone the
-// storage keys cannot be found any more.
-func (s *Service) RemoveOwnerFiles(ctx context.Context, ownerID string) error {
-	keys, err := s.store.StorageKeysByOwner(ctx, ownerID)
-	if err != nil {
-		return err
-	}
+// RemoveStored deletes the stored bytes under keys: the files of an account
+// whose rows were just deleted with it. Bytes that cannot be removed are
+// logged and returned; having no row, they are removed by the next Sweep.
+func (s *Service) RemoveStored(ctx context.Context, keys []string) error {
 	var errs []error
 	for _, k := range keys {
 		if err := s.disk.removeKey(k); err != nil {

@@ -26,6 +26,7 @@ import (
 	"secureapi/internal/identity"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/store"
+	"secureapi/internal/store/sqlstore"
 	"secureapi/internal/testutil/testdb"
 	"secureapi/internal/user"
 )
@@ -44,7 +45,7 @@ type fixture struct {
 
 type options struct {
 	maxBytes, quota int64
-	store           func(file.Store) file.Store
+	tx              func(file.UnitOfWork) file.UnitOfWork
 	now             func() time.Time
 }
 
@@ -61,12 +62,12 @@ func newFixture(t *testing.T, db store.DB, o options) *fixture {
 	f.alice = f.user("alice", user.RoleUser)
 	f.bob = f.user("bob", user.RoleUser)
 	f.admin = f.user("root", user.RoleAdmin)
-	var st file.Store = f.stores.Files
-	if o.store != nil {
-		st = o.store(st)
+	var tx file.UnitOfWork = store.Unit(db, func(tx *sqlstore.Tx) file.Stores { return tx })
+	if o.tx != nil {
+		tx = o.tx(tx)
 	}
 	svc, err := file.NewService(file.Deps{
-		Store: st, Audit: f.audit, Dir: f.dir, MaxBytes: o.maxBytes, Quota: o.quota, Now: o.now,
+		Store: f.stores.Files, Tx: tx, Audit: f.audit, Dir: f.dir, MaxBytes: o.maxBytes, Quota: o.quota, Now: o.now,
 		Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -328,7 +329,7 @@ func TestUploadFailuresLeaveNothing(t *testing.T) {
 			f.assertNothingStored(f.alice)
 		})
 		t.Run("database error", func(t *testing.T) {
-			f := newFixture(t, db, options{store: func(s file.Store) file.Store { return failingCreate{s} }})
+			f := newFixture(t, db, options{tx: func(file.UnitOfWork) file.UnitOfWork { return failingUnit{} }})
 			_, err := f.svc.Upload(f.ctx, f.alice, "a.png", bytes.NewReader(big))
 			if err == nil || !strings.Contains(err.Error(), "disk full") {
 				t.Fatalf("err = %v", err)
@@ -353,10 +354,11 @@ func (r *cancelingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-type failingCreate struct{ file.Store }
+// failingUnit fails every unit of work, as a database that refuses the insert would.
+type failingUnit struct{}
 
-func (failingCreate) CreateWithinQuota(context.Context, file.File, int64) (file.File, error) {
-	return file.File{}, errors.New("disk full")
+func (failingUnit) InTx(context.Context, func(file.Stores) error) error {
+	return errors.New("disk full")
 }
 
 func TestVisibility(t *testing.T) {
@@ -456,13 +458,17 @@ func TestList(t *testing.T) {
 	})
 }
 
-func TestRemoveOwnerFiles(t *testing.T) {
+func TestRemoveStored(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db store.DB) {
 		f := newFixture(t, db, options{})
 		f.upload(f.alice, "a.txt", filetest.Text())
 		f.upload(f.alice, "b.png", filetest.PNG(4, 4))
 		kept := f.upload(f.bob, "c.txt", filetest.Text())
-		if err := f.svc.RemoveOwnerFiles(f.ctx, f.alice.UserID); err != nil {
+		keys, err := f.stores.Files.StorageKeysByOwner(f.ctx, f.alice.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.RemoveStored(f.ctx, keys); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.diskFiles(); !slices.Equal(got, []string{kept.StorageKey}) {
@@ -528,7 +534,7 @@ func TestNewServiceRefusesScriptableTypes(t *testing.T) {
 	db := testdb.Open(t, "sqlite")
 	st := store.New(db)
 	_, err := file.NewService(file.Deps{
-		Store: st.Files, Audit: audit.NewService(st.Audit, slog.New(slog.DiscardHandler), nil),
+		Store: st.Files, Tx: store.Unit(db, func(tx *sqlstore.Tx) file.Stores { return tx }), Audit: audit.NewService(st.Audit, slog.New(slog.DiscardHandler), nil),
 		Dir: t.TempDir(), MaxBytes: 10, Quota: 10, Allowed: []string{"image/png", "image/svg+xml"},
 	})
 	if err == nil || !strings.Contains(err.Error(), "image/svg+xml") {

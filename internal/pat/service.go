@@ -152,22 +152,6 @@ func (s *Service) Revoke(ctx context.Context, p identity.Principal, id string) e
 	return nil
 }
 
-// RevokeAll revokes every token of userID (its password changed or was
-// reset, or it was deactivated) and returns how many there were.
-func (s *Service) RevokeAll(ctx context.Context, userID, reason string) (int, error) {
-	ids, err := s.store.RevokeAll(ctx, userID, reason, s.clock())
-	if err != nil {
-		return 0, err
-	}
-	if len(ids) > 0 {
-		s.record(ctx, audit.Entry{
-			Action: "pat.revoked", TargetType: "user", TargetID: userID,
-			Details: map[string]any{"count": len(ids), "reason": reason},
-		})
-	}
-	return len(ids), nil
-}
-
 // Authenticate checks a token on every request, with no cache, so that a
 // revoked token, an expired one or a deactivated account is refused at once
 // on every instance. A malformed token or a wrong checksum is refused

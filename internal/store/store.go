@@ -54,6 +54,7 @@ type Stores struct {
 	Sessions *sqlstore.Sessions
 	Audit    *sqlstore.Audit
 	Files    *sqlstore.Files
+	Outbox   *sqlstore.Outbox
 	MFA      *sqlstore.MFA
 	// AccessTokens are personal access tokens.
 	AccessTokens *sqlstore.AccessTokens
@@ -66,8 +67,16 @@ func New(db DB) Stores {
 		Sessions: sqlstore.NewSessions(db),
 		Audit:    sqlstore.NewAudit(db),
 		Files:    sqlstore.NewFiles(db),
+		Outbox:   sqlstore.NewOutbox(db),
 		MFA:      sqlstore.NewMFA(db),
 
 		AccessTokens: sqlstore.NewAccessTokens(db),
 	}
+}
+
+// Unit returns db's one unit of work as a service sees it, through its
+// interface S of the stores it uses (auth.Stores, user.Stores, ...), which
+// every transaction's *sqlstore.Tx implements.
+func Unit[S any](db DB, view func(*sqlstore.Tx) S) sqlstore.Unit[S] {
+	return sqlstore.NewUnit(db, view)
 }

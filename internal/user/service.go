@@ -3,7 +3,6 @@ package user
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -14,24 +13,18 @@ import (
 	"secureapi/internal/audit"
 	"secureapi/internal/identity"
 	"secureapi/internal/platform/apperr"
-	"secureapi/internal/platform/password"
 )
 
 // Audit actions recorded by the service.
 const (
-	ActionUpdated         = "user.updated"
-	ActionPasswordChanged = "user.password_changed"
-	ActionDeleted         = "user.deleted"
-	ActionDeactivated     = "user.deactivated"
-	ActionRoleChanged     = "user.role_changed"
-	ActionAdminCreated    = "user.admin_created"
+	ActionUpdated     = "user.updated"
+	ActionDeleted     = "user.deleted"
+	ActionDeactivated = "user.deactivated"
+	ActionRoleChanged = "user.role_changed"
 )
 
-// Session revocation reasons.
-const (
-	ReasonPasswordChanged = "password_changed"
-	ReasonDeactivated     = "deactivated"
-)
+// ReasonDeactivated is the revocation reason of a deactivated account's sessions.
+const ReasonDeactivated = "deactivated"
 
 var (
 	ErrWrongPassword = apperr.New(apperr.Forbidden, "Current password is incorrect.")
@@ -39,18 +32,8 @@ var (
 	ErrSelfChange    = apperr.New(apperr.Forbidden, "You cannot change your own role or activation.")
 	ErrSelfDelete    = apperr.New(apperr.Forbidden, "Delete your own account with DELETE /api/v1/users/me.")
 	ErrLastAdmin     = apperr.New(apperr.Conflict, "The last active admin cannot be removed.")
-	ErrBusy          = apperr.Retry(apperr.Unavailable, "Server busy, retry shortly.", time.Second)
 	ErrInvalidCursor = apperr.Field("query", "cursor", "Invalid cursor.")
 )
-
-// SessionRevoker ends an account's other ways in when its credentials change.
-// RevokeUserSessions revokes every live session of userID except exceptID
-// ("" for none) and returns the revoked ids; DeletePasswordResets voids the
-// reset links already mailed, which the old password's holder may have asked for.
-type SessionRevoker interface {
-	RevokeUserSessions(ctx context.Context, userID, exceptID, reason string, at time.Time) ([]string, error)
-	DeletePasswordResets(ctx context.Context, userID string) error
-}
 
 // PasswordChecker checks an account's current password under the same
 // failed-attempt budget and lockout as logging in (auth.Service), so that a
@@ -59,42 +42,33 @@ type PasswordChecker interface {
 	CheckPassword(ctx context.Context, u User, pw string) error
 }
 
-// TokenRevoker revokes every personal access token of an account.
-type TokenRevoker interface {
-	RevokeAll(ctx context.Context, userID, reason string) (int, error)
-}
-
-// FileRemover deletes the stored content of every file an account owns.
+// FileRemover deletes stored file content by storage key.
 type FileRemover interface {
-	RemoveOwnerFiles(ctx context.Context, ownerID string) error
+	RemoveStored(ctx context.Context, keys []string) error
 }
 
-// Deps are the Service's collaborators. Files may be nil (no file storage),
-// and so may Tokens (no personal access tokens); Passwords may be nil only
-// in tests (the hasher then checks alone, with no failure budget).
+// Deps are the Service's collaborators. Store serves single statements; Tx
+// runs every change of several rows as one unit of work. Files may be nil
+// (no file storage); Audit may be nil.
 type Deps struct {
 	Store     Store
-	Sessions  SessionRevoker
+	Tx        UnitOfWork
 	Passwords PasswordChecker
-	Tokens    TokenRevoker
 	Files     FileRemover
 	Audit     *audit.Service
-	Hasher    *password.Hasher
-	Policy    password.Policy
 	Now       func() time.Time
 	Log       *slog.Logger
 }
 
-// Service applies the account rules: who may see and change which account.
+// Service applies the account rules: who may see and change which account,
+// and the end of an account (deactivation, deletion). Credentials
+// (registration, passwords, addresses) belong to package auth.
 type Service struct {
 	store     Store
-	sessions  SessionRevoker
+	tx        UnitOfWork
 	passwords PasswordChecker
-	tokens    TokenRevoker
 	files     FileRemover
 	audit     *audit.Service
-	hasher    *password.Hasher
-	policy    password.Policy
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -108,8 +82,7 @@ func NewService(d Deps) *Service {
 		d.Log = slog.Default()
 	}
 	return &Service{
-		store: d.Store, sessions: d.Sessions, passwords: d.Passwords, tokens: d.Tokens, files: d.Files, audit: d.Audit,
-		hasher: d.Hasher, policy: d.Policy, now: d.Now, log: d.Log,
+		store: d.Store, tx: d.Tx, passwords: d.Passwords, files: d.Files, audit: d.Audit, now: d.Now, log: d.Log,
 	}
 }
 
@@ -135,53 +108,14 @@ const (
 
 func (s *Service) at() time.Time { return s.now().UTC() }
 
-// record appends to the audit log after the change it describes is
-// committed. A failed append cannot undo that change, so it is logged (by
-// the audit service) rather than reported to the caller as a failure.
-func (s *Service) record(ctx context.Context, e audit.Entry) {
+// recordIn appends to the audit log in st's transaction, so that the event
+// and the change it describes commit together or not at all. Call it last
+// in the unit of work (see audit.Service.RecordIn).
+func (s *Service) recordIn(ctx context.Context, st Stores, e audit.Entry) error {
 	if s.audit == nil {
-		return
+		return nil
 	}
-	_ = s.audit.Record(ctx, e)
-}
-
-// verify checks pw, u's current password. A mismatch is ErrWrongPassword;
-// with a PasswordChecker, a spent failure budget is a 429.
-func (s *Service) verify(ctx context.Context, u User, pw string) error {
-	if s.passwords != nil {
-		return s.passwords.CheckPassword(ctx, u, pw)
-	}
-	ok, _, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
-	switch {
-	case errors.Is(err, password.ErrBusy):
-		return ErrBusy
-	case err != nil:
-		return fmt.Errorf("verify password of %s: %w", u.ID, err)
-	case !ok:
-		return ErrWrongPassword
-	}
-	return nil
-}
-
-// checkPolicy checks a new password; a failure names field and the rule broken.
-func (s *Service) checkPolicy(field, pw string) error {
-	err := s.policy.Check(pw)
-	if pe, ok := errors.AsType[*password.PolicyError](err); ok {
-		return apperr.Field("body", field, pe.Msg)
-	}
-	return err
-}
-
-// newHash checks pw against the policy and hashes it.
-func (s *Service) newHash(ctx context.Context, field, pw string) (string, error) {
-	if err := s.checkPolicy(field, pw); err != nil {
-		return "", err
-	}
-	h, err := s.hasher.Hash(ctx, pw)
-	if errors.Is(err, password.ErrBusy) {
-		return "", ErrBusy
-	}
-	return h, err
+	return s.audit.RecordIn(ctx, st.Audit(), e)
 }
 
 func requireAdmin(p identity.Principal) error {
@@ -210,8 +144,8 @@ func (s *Service) UpdateMe(ctx context.Context, p identity.Principal, patch Patc
 			return User{}, apperr.Field("body", "username", err.Error())
 		}
 	}
-	err := s.store.InTx(ctx, func(st Store) error {
-		u, err := st.ByID(ctx, p.UserID)
+	err := s.tx.InTx(ctx, func(st Stores) error {
+		u, err := st.Users().ByID(ctx, p.UserID)
 		if err != nil {
 			return err
 		}
@@ -228,62 +162,18 @@ func (s *Service) UpdateMe(ctx context.Context, p identity.Principal, patch Patc
 			return nil
 		}
 		u.UpdatedAt = s.at()
-		out, err = st.Update(ctx, u)
-		return err
+		if out, err = st.Users().Update(ctx, u); err != nil {
+			return err
+		}
+		return s.recordIn(ctx, st, audit.Entry{
+			ActorID: p.UserID, Action: ActionUpdated, TargetType: "user", TargetID: p.UserID,
+			Details: map[string]any{"fields": changed},
+		})
 	})
 	if err != nil {
 		return User{}, err
 	}
-	if len(changed) > 0 {
-		s.record(ctx, audit.Entry{
-			ActorID: p.UserID, Action: ActionUpdated, TargetType: "user", TargetID: p.UserID,
-			Details: map[string]any{"fields": changed},
-		})
-	}
 	return out, nil
-}
-
-// ChangePassword replaces the caller's password after checking the current
-// one, and revokes every other session of the account: whoever else holds
-// them may be the reason the password is being changed.
-func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, current, next string) error {
-	u, err := s.store.ByID(ctx, p.UserID)
-	if err != nil {
-		return err
-	}
-	// The policy check is free and secret-free, so it goes before the costly verify.
-	if err := s.checkPolicy("new_password", next); err != nil {
-		return err
-	}
-	if err := s.verify(ctx, u, current); err != nil {
-		return err
-	}
-	h, err := s.newHash(ctx, "new_password", next)
-	if err != nil {
-		return err
-	}
-	// Other sessions and mailed reset links go first, the password last: if
-	// a step fails, the account is left with fewer ways in, never with a
-	// new password and an intruder's session still open.
-	at := s.at()
-	revoked, err := s.sessions.RevokeUserSessions(ctx, u.ID, p.SessionID, ReasonPasswordChanged, at)
-	if err != nil {
-		return fmt.Errorf("revoke sessions before password change: %w", err)
-	}
-	if err := s.sessions.DeletePasswordResets(ctx, u.ID); err != nil {
-		return fmt.Errorf("void reset links before password change: %w", err)
-	}
-	if err := s.revokeTokens(ctx, u.ID, ReasonPasswordChanged); err != nil {
-		return fmt.Errorf("revoke access tokens before password change: %w", err)
-	}
-	if err := s.store.SetPasswordHash(ctx, u.ID, h, at); err != nil {
-		return err
-	}
-	s.record(ctx, audit.Entry{
-		ActorID: p.UserID, Action: ActionPasswordChanged, TargetType: "user", TargetID: u.ID,
-		Details: map[string]any{"revoked_sessions": len(revoked)},
-	})
-	return nil
 }
 
 // DeleteMe deletes the caller's account after checking their password. The
@@ -293,29 +183,16 @@ func (s *Service) DeleteMe(ctx context.Context, p identity.Principal, pw string)
 	if err != nil {
 		return err
 	}
-	if err := s.verify(ctx, u, pw); err != nil {
+	if err := s.passwords.CheckPassword(ctx, u, pw); err != nil {
 		return err
 	}
 	if err := s.checkNotLastAdmin(ctx, s.store, u); err != nil {
 		return err
 	}
-	if err := s.remove(ctx, u); err != nil {
-		return err
-	}
-	s.record(ctx, audit.Entry{
+	return s.remove(ctx, u, audit.Entry{
 		ActorID: p.UserID, Action: ActionDeleted, TargetType: "user", TargetID: u.ID,
 		Details: map[string]any{"self": true, "role": string(u.Role)},
 	})
-	return nil
-}
-
-// revokeTokens revokes every personal access token of userID.
-func (s *Service) revokeTokens(ctx context.Context, userID, reason string) error {
-	if s.tokens == nil {
-		return nil
-	}
-	_, err := s.tokens.RevokeAll(ctx, userID, reason)
-	return err
 }
 
 // checkNotLastAdmin refuses when u is the only active admin.
@@ -333,22 +210,34 @@ func (s *Service) checkNotLastAdmin(ctx context.Context, st Store, u User) error
 	return nil
 }
 
-// remove deletes u's stored files and then the row (sessions, tokens and
-// file rows cascade). Files go first: once the row is gone nothing would
-// point at the orphaned content any more. The admin count is checked again
-// inside the transaction so that two admins leaving at once cannot both pass.
-func (s *Service) remove(ctx context.Context, u User) error {
-	if s.files != nil {
-		if err := s.files.RemoveOwnerFiles(ctx, u.ID); err != nil {
-			return fmt.Errorf("remove files of %s: %w", u.ID, err)
-		}
-	}
-	return s.store.InTx(ctx, func(st Store) error {
-		if err := s.checkNotLastAdmin(ctx, st, u); err != nil {
+// remove deletes u in one unit of work: the row (sessions, tokens and file
+// rows cascade) and the audit event e. The admin count is checked again
+// inside the transaction so that two admins leaving at once cannot both
+// pass. The files' content goes once the rows are gone for good; content
+// that cannot be removed then has no row and is left to file.Service.Sweep.
+func (s *Service) remove(ctx context.Context, u User, e audit.Entry) error {
+	var keys []string
+	err := s.tx.InTx(ctx, func(st Stores) error {
+		if err := s.checkNotLastAdmin(ctx, st.Users(), u); err != nil {
 			return err
 		}
-		return st.Delete(ctx, u.ID)
+		var err error
+		if keys, err = st.Files().StorageKeysByOwner(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := st.Users().Delete(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.recordIn(ctx, st, e)
 	})
+	if err != nil {
+		return err
+	}
+	if s.files != nil && len(keys) > 0 {
+		// The account is gone either way; RemoveStored logs what it left.
+		_ = s.files.RemoveStored(context.WithoutCancel(ctx), keys)
+	}
+	return nil
 }
 
 // List returns a page of accounts (newest first) and the cursor of the next
@@ -417,8 +306,8 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, id string, p
 		roleChange bool
 		activation *bool
 	)
-	err := s.store.InTx(ctx, func(st Store) error {
-		u, err := st.ByID(ctx, id)
+	err := s.tx.InTx(ctx, func(st Stores) error {
+		u, err := st.Users().ByID(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -448,44 +337,53 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, id string, p
 		// Two admins demoting or deactivating each other at once must not
 		// leave the service without one.
 		if before.Role == RoleAdmin && before.IsActive && (u.Role != RoleAdmin || !u.IsActive) {
-			if err := s.checkNotLastAdmin(ctx, st, before); err != nil {
+			if err := s.checkNotLastAdmin(ctx, st.Users(), before); err != nil {
 				return err
 			}
 		}
-		u.UpdatedAt = s.at()
-		out, err = st.Update(ctx, u)
-		return err
+		at := s.at()
+		u.UpdatedAt = at
+		if out, err = st.Users().Update(ctx, u); err != nil {
+			return err
+		}
+		var events []audit.Entry
+		if activation != nil && !*activation {
+			// Deactivation ends every session in the same transaction.
+			revoked, err := st.Sessions().RevokeUserSessions(ctx, out.ID, "", ReasonDeactivated, at)
+			if err != nil {
+				return err
+			}
+			tokens, err := st.AccessTokens().RevokeAll(ctx, out.ID, ReasonDeactivated, at)
+			if err != nil {
+				return err
+			}
+			events = append(events, audit.Entry{
+				ActorID: p.UserID, Action: ActionDeactivated, TargetType: "user", TargetID: out.ID,
+				Details: map[string]any{"revoked_sessions": len(revoked), "revoked_pats": len(tokens)},
+			})
+		}
+		if roleChange {
+			events = append(events, audit.Entry{
+				ActorID: p.UserID, Action: ActionRoleChanged, TargetType: "user", TargetID: out.ID,
+				Details: map[string]any{"from": string(before.Role), "to": string(out.Role)},
+			})
+		}
+		if len(changed) > 0 {
+			slices.Sort(changed)
+			events = append(events, audit.Entry{
+				ActorID: p.UserID, Action: ActionUpdated, TargetType: "user", TargetID: out.ID,
+				Details: map[string]any{"fields": changed},
+			})
+		}
+		for _, e := range events {
+			if err := s.recordIn(ctx, st, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return User{}, err
-	}
-	if activation != nil && !*activation {
-		revoked, err := s.sessions.RevokeUserSessions(ctx, out.ID, "", ReasonDeactivated, s.at())
-		if err != nil {
-			// The account is already inactive, which every request checks,
-			// so its tokens stop working even though revocation failed.
-			return User{}, fmt.Errorf("revoke sessions of deactivated %s: %w", out.ID, err)
-		}
-		if err := s.revokeTokens(ctx, out.ID, ReasonDeactivated); err != nil {
-			return User{}, fmt.Errorf("revoke access tokens of deactivated %s: %w", out.ID, err)
-		}
-		s.record(ctx, audit.Entry{
-			ActorID: p.UserID, Action: ActionDeactivated, TargetType: "user", TargetID: out.ID,
-			Details: map[string]any{"revoked_sessions": len(revoked)},
-		})
-	}
-	if roleChange {
-		s.record(ctx, audit.Entry{
-			ActorID: p.UserID, Action: ActionRoleChanged, TargetType: "user", TargetID: out.ID,
-			Details: map[string]any{"from": string(before.Role), "to": string(out.Role)},
-		})
-	}
-	if len(changed) > 0 {
-		slices.Sort(changed)
-		s.record(ctx, audit.Entry{
-			ActorID: p.UserID, Action: ActionUpdated, TargetType: "user", TargetID: out.ID,
-			Details: map[string]any{"fields": changed},
-		})
 	}
 	return out, nil
 }
@@ -503,47 +401,8 @@ func (s *Service) Delete(ctx context.Context, p identity.Principal, id string) e
 	if err != nil {
 		return err
 	}
-	if err := s.remove(ctx, u); err != nil {
-		return err
-	}
-	s.record(ctx, audit.Entry{
+	return s.remove(ctx, u, audit.Entry{
 		ActorID: p.UserID, Action: ActionDeleted, TargetType: "user", TargetID: u.ID,
 		Details: map[string]any{"self": false, "role": string(u.Role)},
 	})
-	return nil
-}
-
-// CreateAdmin creates an active admin account. It serves the command line,
-// which has no request validator in front of it, so it checks the input
-// the API schema would have checked.
-func (s *Service) CreateAdmin(ctx context.Context, rawEmail, rawUsername, pw string) (User, error) {
-	email, err := ParseEmail(rawEmail)
-	if err != nil {
-		return User{}, apperr.Field("body", "email", err.Error())
-	}
-	username, err := ParseUsername(rawUsername)
-	if err != nil {
-		return User{}, apperr.Field("body", "username", err.Error())
-	}
-	h, err := s.newHash(ctx, "password", pw)
-	if err != nil {
-		return User{}, err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return User{}, err
-	}
-	at := s.at()
-	u, err := s.store.Create(ctx, User{
-		ID: id.String(), Email: string(email), Username: string(username), PasswordHash: h,
-		Role: RoleAdmin, IsActive: true, CreatedAt: at, UpdatedAt: at,
-	})
-	if err != nil {
-		return User{}, err
-	}
-	s.record(ctx, audit.Entry{
-		Action: ActionAdminCreated, TargetType: "user", TargetID: u.ID,
-		Details: map[string]any{"via": "cli"},
-	})
-	return u, nil
 }

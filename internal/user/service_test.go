@@ -17,10 +17,12 @@ import (
 
 	"secureapi/internal/audit"
 	"secureapi/internal/auth"
+	"secureapi/internal/file"
 	"secureapi/internal/identity"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/platform/password"
 	"secureapi/internal/store"
+	"secureapi/internal/store/sqlstore"
 	"secureapi/internal/testutil/testdb"
 	"secureapi/internal/user"
 )
@@ -38,13 +40,13 @@ type fakeFiles struct {
 	err     error
 }
 
-func (f *fakeFiles) RemoveOwnerFiles(_ context.Context, owner string) error {
+func (f *fakeFiles) RemoveStored(_ context.Context, keys []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return f.err
 	}
-	f.removed = append(f.removed, owner)
+	f.removed = append(f.removed, keys...)
 	return nil
 }
 
@@ -63,10 +65,14 @@ func newFixture(t *testing.T, db store.DB) *fixture {
 	st := store.New(db)
 	f := &fixture{t: t, ctx: context.Background(), db: db, stores: st, files: &fakeFiles{}}
 	f.audit = audit.NewService(st.Audit, log, nil)
+	// The current-password check of DeleteMe is the credentials owner's.
+	creds := auth.NewService(auth.Deps{
+		Users: st.Users, Sessions: st.Sessions, Audit: f.audit, Hasher: fastHasher(), Log: log,
+		Tx: store.Unit(db, func(tx *sqlstore.Tx) auth.Stores { return tx }),
+	})
 	f.svc = user.NewService(user.Deps{
-		Store: st.Users, Sessions: st.Sessions, Files: f.files, Audit: f.audit, Hasher: fastHasher(),
-		Policy: password.Policy{MinLength: 8, MaxLength: 128, RequireUpper: true, RequireDigit: true},
-		Log:    log,
+		Store: st.Users, Tx: store.Unit(db, func(tx *sqlstore.Tx) user.Stores { return tx }),
+		Passwords: creds, Files: f.files, Audit: f.audit, Log: log,
 	})
 	return f
 }
@@ -196,71 +202,22 @@ func TestMeAndUpdateMe(t *testing.T) {
 	})
 }
 
-func TestChangePassword(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, db store.DB) {
-		f := newFixture(t, db)
-		alice := f.user("alice", user.RoleUser)
-		other := f.session(alice.UserID)
-		bob := f.user("bob", user.RoleUser)
-
-		err := f.svc.ChangePassword(f.ctx, alice, "Wrong-Horse-9", "New-Horse-10")
-		if e := wantKind(t, err, apperr.Forbidden); e.Detail != "Current password is incorrect." {
-			t.Errorf("detail = %q", e.Detail)
-		}
-		err = f.svc.ChangePassword(f.ctx, alice, pw, "short")
-		if e := wantKind(t, err, apperr.Invalid); e.Fields[0].Field != "new_password" || e.Fields[0].Location != "body" {
-			t.Errorf("policy error = %+v", e.Fields)
-		}
-		if f.revoked(other) {
-			t.Fatal("a failed change revoked sessions")
-		}
-
-		// A reset link mailed before the change must not outlive it.
-		now := time.Now()
-		if err := f.stores.Sessions.CreateMailToken(f.ctx, auth.MailToken{
-			Hash: "pending-reset", UserID: alice.UserID, Purpose: auth.PurposePasswordReset, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.svc.ChangePassword(f.ctx, alice, pw, "New-Horse-10"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.stores.Sessions.ConsumeMailToken(f.ctx, auth.PurposePasswordReset, "pending-reset", now); err == nil {
-			t.Error("a reset link from before the change still works")
-		}
-		if f.revoked(alice.SessionID) {
-			t.Error("the current session was revoked")
-		}
-		if !f.revoked(other) {
-			t.Error("the other session survived")
-		}
-		if f.revoked(bob.SessionID) {
-			t.Error("another account's session was revoked")
-		}
-		s, _ := f.stores.Sessions.Session(f.ctx, other)
-		if s.RevokeReason == nil || *s.RevokeReason != user.ReasonPasswordChanged {
-			t.Errorf("reason = %v", s.RevokeReason)
-		}
-		u, _ := f.stores.Users.ByID(f.ctx, alice.UserID)
-		if ok, _, _ := fastHasher().Verify(f.ctx, "New-Horse-10", u.PasswordHash); !ok {
-			t.Error("new password does not verify")
-		}
-		evs := f.events(user.ActionPasswordChanged)
-		if len(evs) != 1 || details(t, evs[0])["revoked_sessions"] != float64(1) {
-			t.Fatalf("events = %+v", evs)
-		}
-		for _, w := range []string{pw, "New-Horse-10", "argon2id"} {
-			if strings.Contains(evs[0].Details, w) {
-				t.Errorf("audit details hold %q", w)
-			}
-		}
-	})
+// file stores a file row owned by ownerID under storage key key.
+func (f *fixture) file(ownerID, key string) {
+	f.t.Helper()
+	if _, err := f.stores.Files.Create(f.ctx, file.File{
+		ID: uuid.Must(uuid.NewV7()).String(), OwnerID: ownerID, Filename: "a.txt", ContentType: "text/plain",
+		Size: 1, SHA256: "00", StorageKey: key, CreatedAt: time.Now().UTC(),
+	}); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 func TestDeleteMe(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db store.DB) {
 		f := newFixture(t, db)
 		alice := f.user("alice", user.RoleUser)
+		f.file(alice.UserID, "aa/bb/key-1")
 
 		wantKind(t, f.svc.DeleteMe(f.ctx, alice, "Wrong-Horse-9"), apperr.Forbidden)
 		if len(f.files.removed) != 0 {
@@ -275,8 +232,8 @@ func TestDeleteMe(t *testing.T) {
 		if _, err := f.stores.Sessions.Session(f.ctx, alice.SessionID); !errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("session still there: %v", err)
 		}
-		if !slices.Equal(f.files.removed, []string{alice.UserID}) {
-			t.Errorf("removed files of %v", f.files.removed)
+		if !slices.Equal(f.files.removed, []string{"aa/bb/key-1"}) {
+			t.Errorf("removed files %v", f.files.removed)
 		}
 		if evs := f.events(user.ActionDeleted); len(evs) != 1 || *evs[0].TargetID != alice.UserID {
 			t.Errorf("events = %+v", evs)
@@ -284,16 +241,22 @@ func TestDeleteMe(t *testing.T) {
 	})
 }
 
-func TestDeleteMeFileFailureKeepsAccount(t *testing.T) {
+// The account, its rows and its audit event go in one transaction; content
+// that cannot be removed afterwards has no row and is left to the sweep.
+func TestDeleteMeFileFailureStillDeletesAccount(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db store.DB) {
 		f := newFixture(t, db)
 		alice := f.user("alice", user.RoleUser)
+		f.file(alice.UserID, "aa/bb/key-1")
 		f.files.err = errors.New("disk on fire")
-		if err := f.svc.DeleteMe(f.ctx, alice, pw); err == nil {
-			t.Fatal("no error")
+		if err := f.svc.DeleteMe(f.ctx, alice, pw); err != nil {
+			t.Fatal(err)
 		}
-		if _, err := f.stores.Users.ByID(f.ctx, alice.UserID); err != nil {
-			t.Errorf("account gone although its files were not removed: %v", err)
+		if _, err := f.stores.Users.ByID(f.ctx, alice.UserID); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("account still there: %v", err)
+		}
+		if ok, _ := f.stores.Files.StorageKeyExists(f.ctx, "aa/bb/key-1"); ok {
+			t.Error("the file row outlived its account")
 		}
 	})
 }
@@ -467,6 +430,7 @@ func TestAdminDelete(t *testing.T) {
 		f := newFixture(t, db)
 		root := f.user("root", user.RoleAdmin)
 		alice := f.user("alice", user.RoleUser)
+		f.file(alice.UserID, "cc/dd/key-2")
 
 		if err := f.svc.Delete(f.ctx, root, root.UserID); !errors.Is(err, user.ErrSelfDelete) {
 			t.Errorf("self delete: %v", err)
@@ -477,45 +441,12 @@ func TestAdminDelete(t *testing.T) {
 		if _, err := f.stores.Users.ByID(f.ctx, alice.UserID); !errors.Is(err, user.ErrNotFound) {
 			t.Errorf("still there: %v", err)
 		}
-		if !slices.Equal(f.files.removed, []string{alice.UserID}) {
+		if !slices.Equal(f.files.removed, []string{"cc/dd/key-2"}) {
 			t.Errorf("removed = %v", f.files.removed)
 		}
 		evs := f.events(user.ActionDeleted)
 		if len(evs) != 1 || *evs[0].ActorID != root.UserID || *evs[0].TargetID != alice.UserID {
 			t.Errorf("events = %+v", evs)
-		}
-	})
-}
-
-func TestCreateAdmin(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, db store.DB) {
-		f := newFixture(t, db)
-		u, err := f.svc.CreateAdmin(f.ctx, " Root@Example.com", "Root", pw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if u.Role != user.RoleAdmin || !u.IsActive || u.Email != "root@example.com" || u.Username != "root" {
-			t.Errorf("created %+v", u)
-		}
-		evs := f.events(user.ActionAdminCreated)
-		if len(evs) != 1 || evs[0].ActorID != nil || *evs[0].TargetID != u.ID {
-			t.Errorf("events = %+v", evs)
-		}
-		if _, err := f.svc.CreateAdmin(f.ctx, "root@example.com", "other", pw); !errors.Is(err, user.ErrEmailTaken) {
-			t.Errorf("duplicate email: %v", err)
-		}
-		bad := []struct{ email, username, pw, field string }{
-			{"not-an-email", "x_admin", pw, "email"},
-			{"Name <a@example.com>", "x_admin", pw, "email"},
-			{"a@example.com", "no spaces", pw, "username"},
-			{"a@example.com", "ab", pw, "username"},
-			{"a@example.com", "x_admin", "weakpass", "password"},
-		}
-		for _, b := range bad {
-			_, err := f.svc.CreateAdmin(f.ctx, b.email, b.username, b.pw)
-			if e := wantKind(t, err, apperr.Invalid); e.Fields[0].Field != b.field {
-				t.Errorf("%+v: field %q", b, e.Fields[0].Field)
-			}
 		}
 	})
 }

@@ -6,6 +6,9 @@ import (
 	"context"
 	"time"
 
+	"secureapi/internal/audit"
+	"secureapi/internal/file"
+	"secureapi/internal/pat"
 	"secureapi/internal/platform/apperr"
 )
 
@@ -51,9 +54,6 @@ type ListFilter struct {
 
 // Store persists accounts.
 type Store interface {
-	// InTx runs fn in one transaction with a Store bound to it. fn must use only
-	// that Store: on SQLite the single writer connection is held until fn returns.
-	InTx(ctx context.Context, fn func(Store) error) error
 	Create(ctx context.Context, u User) (User, error)
 	ByID(ctx context.Context, id string) (User, error)
 	ByEmail(ctx context.Context, email string) (User, error)
@@ -62,4 +62,29 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 	List(ctx context.Context, f ListFilter) ([]User, error)
 	CountActiveAdmins(ctx context.Context) (int64, error)
+}
+
+// SessionRevoker ends an account's sessions.
+type SessionRevoker interface {
+	// RevokeUserSessions revokes every live session of userID except
+	// exceptID ("" for none) and returns the revoked ids.
+	RevokeUserSessions(ctx context.Context, userID, exceptID, reason string, at time.Time) ([]string, error)
+}
+
+// Stores are the stores the account service reaches in one unit of work,
+// all bound to its transaction.
+type Stores interface {
+	Users() Store
+	Sessions() SessionRevoker
+	// AccessTokens are revoked with the sessions on deactivation.
+	AccessTokens() pat.Store
+	Files() file.Store
+	Audit() audit.Store
+}
+
+// UnitOfWork runs fn in one transaction: commit when fn returns nil, roll
+// back otherwise. fn must use only the Stores it is given (on SQLite the
+// single writer connection is held until fn returns).
+type UnitOfWork interface {
+	InTx(ctx context.Context, fn func(Stores) error) error
 }

@@ -41,7 +41,7 @@ func (e *Env) NewAccount(t testing.TB, name string, admin bool) Account {
 	h.Write([]byte(name))
 	a := Account{Email: name + "@example.com", Username: name, Addr: fmt.Sprintf("192.0.2.%d:40000", 20+h.Sum32()%200)}
 	if admin {
-		u, err := e.App.Users.CreateAdmin(context.Background(), a.Email, name, Password)
+		u, err := e.App.Auth.CreateAdmin(context.Background(), a.Email, name, Password)
 		if err != nil {
 			t.Fatalf("create admin %s: %v", name, err)
 		}
@@ -87,10 +87,12 @@ type Mail struct {
 	To, Subject, Body string
 }
 
-// Mails returns every message in the development outbox under DATA_DIR,
-// oldest first.
+// Mails sends every message due in the mail outbox (as the app's
+// background sender would shortly) and returns every message in the
+// development outbox folder under DATA_DIR, oldest first.
 func (e *Env) Mails(t testing.TB) []Mail {
 	t.Helper()
+	e.DrainMail(t)
 	dir := filepath.Join(e.DataDir, "outbox")
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -137,6 +139,15 @@ func (e *Env) MailsTo(t testing.TB, addr string) []Mail {
 		}
 	}
 	return out
+}
+
+// DrainMail sends every message due in the mail outbox now, through the
+// app's sender, and waits for one it is sending in the background.
+func (e *Env) DrainMail(t testing.TB) {
+	t.Helper()
+	if _, err := e.App.Mail.DrainOnce(context.Background()); err != nil {
+		t.Fatalf("drain the mail outbox: %v", err)
+	}
 }
 
 var linkRE = regexp.MustCompile(`https?://[^\s#]+(/[a-z-]+)#token=([A-Za-z0-9_-]+)`)

@@ -161,6 +161,9 @@ type Config struct {
 	SMTPPort     int    `env:"SMTP_PORT" envDefault:"587"`
 	SMTPUsername string `env:"SMTP_USERNAME"`
 	SMTPPassword string `env:"SMTP_PASSWORD"`
+	// MailPerRecipientPerHour caps the messages queued for one address in
+	// any hour; more are dropped (audited) while requests answer as usual.
+	MailPerRecipientPerHour int `env:"MAIL_PER_RECIPIENT_PER_HOUR" envDefault:"5"`
 
 	RateLimitIPPerMinute   int `env:"RATE_LIMIT_IP_PER_MINUTE" envDefault:"300"`
 	RateLimitUserPerMinute int `env:"RATE_LIMIT_USER_PER_MINUTE" envDefault:"600"`

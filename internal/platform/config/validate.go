@@ -163,6 +163,9 @@ func (c *Config) validate(already problems) problems {
 	if !skip("SMTP_PORT") && (c.SMTPPort < 1 || c.SMTPPort > 65535) {
 		ps.add("SMTP_PORT", "%d is not a TCP port; use 587 (STARTTLS) or 465 (TLS)", c.SMTPPort)
 	}
+	if !skip("MAIL_PER_RECIPIENT_PER_HOUR") && c.MailPerRecipientPerHour < 1 {
+		ps.add("MAIL_PER_RECIPIENT_PER_HOUR", "must be at least 1; it is how many messages one address may be sent per hour (e.g. 5)")
+	}
 	if c.SMTPHost != "" {
 		if err := checkHost(c.SMTPHost); err != "" {
 			ps.add("SMTP_HOST", "%q %s; give only the host name, the port goes in SMTP_PORT", c.SMTPHost, err)

@@ -34,12 +34,19 @@ type ServerConfig struct {
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
 	TLSConfig         *tls.Config
+	// TLSHandshakeFailed, when set, is called for every failed TLS
+	// handshake (a metric); HandshakeWarnEvery bounds the warnings that
+	// summarize them (DefaultHandshakeWarnEvery when zero).
+	TLSHandshakeFailed func()
+	HandshakeWarnEvery time.Duration
 }
 
 // NewServer builds an http.Server for h from cfg, filling zero fields with the
-// Default* values, and routes net/http's own error log (TLS handshake
-// failures, panics it recovers) into errLog at error level so nothing is
-// printed outside structured logging. errLog may be nil for slog.Default().
+// Default* values, and routes net/http's own error log into errLog so nothing
+// is printed outside structured logging: failed TLS handshakes are counted,
+// logged at debug level and summarized in at most one warning per
+// HandshakeWarnEvery; anything else (panics it recovers) is an error.
+// errLog may be nil for slog.Default().
 func NewServer(cfg ServerConfig, h http.Handler, errLog *slog.Logger) *http.Server {
 	if errLog == nil {
 		errLog = slog.Default()
@@ -53,7 +60,7 @@ func NewServer(cfg ServerConfig, h http.Handler, errLog *slog.Logger) *http.Serv
 		WriteTimeout:      orDefault(cfg.WriteTimeout, DefaultWriteTimeout),
 		IdleTimeout:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    orDefault(cfg.MaxHeaderBytes, DefaultMaxHeaderBytes),
-		ErrorLog:          slog.NewLogLogger(errLog.Handler(), slog.LevelError),
+		ErrorLog:          newServerErrorLog(errLog, cfg.HandshakeWarnEvery, cfg.TLSHandshakeFailed),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 )
 
 func TestNewServer(t *testing.T) {
-	logger, buf := newJSONLogger()
+	logger, _ := newJSONLogger()
 	h := http.NewServeMux()
 
 	t.Run("defaults", func(t *testing.T) {
@@ -48,14 +49,33 @@ func TestNewServer(t *testing.T) {
 		}
 	})
 	t.Run("error log goes to slog", func(t *testing.T) {
+		logger, buf := newJSONLogger()
 		srv := httpx.NewServer(httpx.ServerConfig{}, h, logger)
 		if srv.ErrorLog == nil {
 			t.Fatal("ErrorLog not set")
 		}
-		srv.ErrorLog.Print("http: TLS handshake error from 1.2.3.4")
+		srv.ErrorLog.Print("http: panic serving 1.2.3.4:5: boom")
 		lines := logLines(t, buf)
-		if len(lines) != 1 || lines[0]["level"] != "ERROR" || !strings.Contains(lines[0]["msg"].(string), "TLS handshake error") {
+		if len(lines) != 1 || lines[0]["level"] != "ERROR" || !strings.Contains(lines[0]["msg"].(string), "panic serving") {
 			t.Fatalf("log = %s", buf.String())
+		}
+	})
+	t.Run("failed TLS handshakes are counted, not errors", func(t *testing.T) {
+		logger, buf := newJSONLogger()
+		var count atomic.Int64
+		srv := httpx.NewServer(httpx.ServerConfig{TLSHandshakeFailed: func() { count.Add(1) }, HandshakeWarnEvery: time.Hour}, h, logger)
+		for range 50 {
+			srv.ErrorLog.Print("http: TLS handshake error from 198.51.100.7:40000: EOF")
+		}
+		if count.Load() != 50 {
+			t.Fatalf("counted %d, want 50", count.Load())
+		}
+		levels := map[string]int{}
+		for _, l := range logLines(t, buf) {
+			levels[l["level"].(string)]++
+		}
+		if levels["ERROR"] != 0 || levels["WARN"] != 1 || levels["DEBUG"] != 50 {
+			t.Fatalf("levels = %v; want 50 DEBUG lines and one WARN", levels)
 		}
 	})
 }

@@ -17,6 +17,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"secureapi/internal/testutil/logbuf"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -143,3 +146,60 @@ func TestRedirectHandler(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Real failed handshakes (a client speaking plain HTTP, an untrusted
+// certificate) reach the counter and the debug log, never ERROR, and at
+// most one warning per interval.
+func TestFailedTLSHandshakesAreCountedNotErrors(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeCert(t, certFile, keyFile, "hs")
+	rl, err := NewCertReloader(certFile, keyFile, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := &logbuf.Buffer{}
+	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var failed atomic.Int64
+	srv := NewServer(ServerConfig{TLSConfig: TLSConfig(rl), TLSHandshakeFailed: func() { failed.Add(1) }, HandshakeWarnEvery: time.Hour},
+		http.NotFoundHandler(), log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, srv, ln, time.Second) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	const n = 5
+	for range n {
+		// Plain HTTP to the TLS port, and a client that distrusts the certificate.
+		res, err := http.Get("http://" + ln.Addr().String() + "/")
+		if err == nil {
+			res.Body.Close()
+		}
+		tr := &http.Transport{TLSClientConfig: &tls.Config{}}
+		if _, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + ln.Addr().String() + "/"); err == nil {
+			t.Fatal("an untrusted certificate was accepted")
+		}
+		tr.CloseIdleConnections()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for failed.Load() < 2*n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if failed.Load() != 2*n {
+		t.Fatalf("counted %d failed handshakes, want %d", failed.Load(), 2*n)
+	}
+	out := buf.String()
+	if strings.Contains(out, `"level":"ERROR"`) {
+		t.Errorf("a failed handshake was logged at ERROR:\n%s", out)
+	}
+	if c := strings.Count(out, `"level":"WARN"`); c != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", c, out)
+	}
+	if c := strings.Count(out, `"msg":"TLS handshake failed"`); c != 2*n {
+		t.Errorf("%d debug lines, want %d", c, 2*n)
+	}
+}

@@ -23,6 +23,8 @@ type Metrics struct {
 	audit       *prometheus.CounterVec
 	logins      *prometheus.CounterVec
 	mfa         *prometheus.CounterVec
+	mail        *prometheus.CounterVec
+	handshakes  prometheus.Counter
 }
 
 // New registers the HTTP, rate-limit, audit and login collectors plus the Go and process collectors.
@@ -52,8 +54,16 @@ func New() *Metrics {
 			Name: "auth_mfa_events_total",
 			Help: "Two-factor events by step (challenge, verify, enrol, confirm, disable, recovery_codes, admin_reset) and outcome.",
 		}, []string{"event", "outcome"}),
+		mail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mail_messages_total",
+			Help: "Mail by outcome: queued, dropped (recipient limit), discard (stand-in for an unknown address), sent, retry, failed.",
+		}, []string{"outcome"}),
+		handshakes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "http_tls_handshake_errors_total",
+			Help: "TLS handshakes that failed on the public listener (scanners, plain HTTP, untrusted or old clients).",
+		}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.rateLimited, m.audit, m.logins, m.mfa,
+	m.Registry.MustRegister(m.requests, m.duration, m.inFlight, m.rateLimited, m.audit, m.logins, m.mfa, m.mail, m.handshakes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -116,6 +126,12 @@ func (m *Metrics) AuditEvent(action, outcome string) {
 		m.mfa.WithLabelValues(ev, outcome).Inc()
 	}
 }
+
+// Mail counts a message's outcome in the outbox.
+func (m *Metrics) Mail(outcome string) { m.mail.WithLabelValues(outcome).Inc() }
+
+// TLSHandshakeFailed counts a failed TLS handshake.
+func (m *Metrics) TLSHandshakeFailed() { m.handshakes.Inc() }
 
 // GaugeFunc registers a gauge read from f at scrape time.
 func (m *Metrics) GaugeFunc(name, help string, f func() float64) {

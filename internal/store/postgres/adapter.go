@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"secureapi/gen/pgdb"
 	"secureapi/gen/sqlitedb"
@@ -211,4 +212,45 @@ func (a adapter) LockLoginThrottle(ctx context.Context, arg sqlitedb.LockLoginTh
 
 func (a adapter) LockUser(ctx context.Context, id string) (int64, error) {
 	return a.q.LockUser(ctx, id)
+}
+
+func (a adapter) LockMailRecipient(ctx context.Context, arg sqlitedb.LockMailRecipientParams) error {
+	return a.q.LockMailRecipient(ctx, pgdb.LockMailRecipientParams(arg))
+}
+
+func (a adapter) CountRecentMail(ctx context.Context, arg sqlitedb.CountRecentMailParams) (int64, error) {
+	return a.q.CountRecentMail(ctx, pgdb.CountRecentMailParams(arg))
+}
+
+func (a adapter) InsertMail(ctx context.Context, arg sqlitedb.InsertMailParams) error {
+	return a.q.InsertMail(ctx, pgdb.InsertMailParams(arg))
+}
+
+func (a adapter) ClaimMail(ctx context.Context, arg sqlitedb.ClaimMailParams) ([]sqlitedb.MailOutbox, error) {
+	rows, err := a.q.ClaimMail(ctx, pgdb.ClaimMailParams(arg))
+	return convertAll(rows, func(r pgdb.MailOutbox) sqlitedb.MailOutbox { return sqlitedb.MailOutbox(r) }), err
+}
+
+func (a adapter) MarkMailSent(ctx context.Context, arg sqlitedb.MarkMailSentParams) (int64, error) {
+	return a.q.MarkMailSent(ctx, pgdb.MarkMailSentParams(arg))
+}
+
+func (a adapter) RetryMail(ctx context.Context, arg sqlitedb.RetryMailParams) (int64, error) {
+	return a.q.RetryMail(ctx, pgdb.RetryMailParams(arg))
+}
+
+func (a adapter) FailMail(ctx context.Context, arg sqlitedb.FailMailParams) (int64, error) {
+	return a.q.FailMail(ctx, pgdb.FailMailParams(arg))
+}
+
+func (a adapter) PurgeMail(ctx context.Context, before time.Time) (int64, error) {
+	return a.q.PurgeMail(ctx, before)
+}
+
+func (a adapter) PurgeMailRecipients(ctx context.Context, before time.Time) (int64, error) {
+	return a.q.PurgeMailRecipients(ctx, before)
+}
+
+func (a adapter) CountPendingMail(ctx context.Context) (int64, error) {
+	return a.q.CountPendingMail(ctx)
 }

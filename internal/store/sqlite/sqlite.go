@@ -35,6 +35,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
+	if err := private(path); err != nil {
+		return nil, err
+	}
 	pragmas := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		pragmas.Add("_pragma", p)
@@ -68,6 +71,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite database: %w", err)
 	}
 	return &DB{W: w, R: r, wq: sqlitedb.New(w), rq: sqlitedb.New(r)}, nil
+}
+
+// private creates the database file readable by its owner only, before
+// SQLite creates it with its default 0644: it holds every account. SQLite
+// gives the -wal and -shm files it creates the database file's mode.
+// Files left with a wider mode by an earlier version are narrowed.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("restrict database file permissions: %w", err)
+		}
+	}
+	return nil
 }
 
 func (d *DB) Name() string                   { return "sqlite" }

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -12,8 +13,10 @@ import (
 	"secureapi/internal/audit"
 	"secureapi/internal/auth"
 	"secureapi/internal/file"
+	"secureapi/internal/mail"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/store"
+	"secureapi/internal/store/sqlstore"
 	"secureapi/internal/testutil/testdb"
 	"secureapi/internal/user"
 )
@@ -83,19 +86,6 @@ func TestUserStoreContract(t *testing.T) {
 		page, err = s.List(ctx, user.ListFilter{Limit: 10, Before: page[0].ID})
 		if err != nil || len(page) != 1 || page[0].ID != alice.ID {
 			t.Fatalf("List(page 2) = %v, %v", page, err)
-		}
-
-		// A failed transaction leaves nothing behind.
-		boom := errors.New("boom")
-		err = s.InTx(ctx, func(tx user.Store) error {
-			mkUser(t, tx, "carol@example.com", "carol")
-			return boom
-		})
-		if !errors.Is(err, boom) {
-			t.Fatalf("InTx err = %v", err)
-		}
-		if _, err := s.ByEmail(ctx, "carol@example.com"); !errors.Is(err, user.ErrNotFound) {
-			t.Fatalf("rolled-back user visible: %v", err)
 		}
 
 		if err := s.Delete(ctx, alice.ID); err != nil {
@@ -261,12 +251,16 @@ func TestConcurrentWritesNeverFail(t *testing.T) {
 	})
 }
 
-// CreateWithinQuota admits exactly as many concurrent files as fit.
-func TestCreateWithinQuotaUnderConcurrency(t *testing.T) {
+// Under LockOwner, concurrent units of work that check the usage and then
+// insert admit exactly as many files as fit: the file service's quota rule
+// relies on it.
+func TestLockOwnerSerializesQuotaChecks(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db store.DB) {
 		ctx := context.Background()
 		st := store.New(db)
+		unit := store.Unit(db, func(tx *sqlstore.Tx) file.Stores { return tx })
 		u := mkUser(t, st.Users, "q@example.com", "quota")
+		errOver := errors.New("over quota")
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		created, over := 0, 0
@@ -274,14 +268,27 @@ func TestCreateWithinQuotaUnderConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := st.Files.CreateWithinQuota(ctx, file.File{ID: newID(t), OwnerID: u.ID, Filename: "f", ContentType: "text/plain",
-					Size: 10, SHA256: "x", StorageKey: newID(t), CreatedAt: time.Now()}, 50)
+				err := unit.InTx(ctx, func(tx file.Stores) error {
+					if err := tx.Files().LockOwner(ctx, u.ID); err != nil {
+						return err
+					}
+					used, err := tx.Files().Usage(ctx, u.ID)
+					if err != nil {
+						return err
+					}
+					if used+10 > 50 {
+						return errOver
+					}
+					_, err = tx.Files().Create(ctx, file.File{ID: newID(t), OwnerID: u.ID, Filename: "f", ContentType: "text/plain",
+						Size: 10, SHA256: "x", StorageKey: newID(t), CreatedAt: time.Now()})
+					return err
+				})
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
 				case err == nil:
 					created++
-				case errors.Is(err, file.ErrOverQuota):
+				case errors.Is(err, errOver):
 					over++
 				default:
 					t.Error(err)
@@ -291,6 +298,59 @@ func TestCreateWithinQuotaUnderConcurrency(t *testing.T) {
 		wg.Wait()
 		if created != 5 || over != 15 {
 			t.Fatalf("%d created, %d over quota; want 5 and 15", created, over)
+		}
+	})
+}
+
+// A unit of work that fails leaves nothing behind in any store.
+func TestUnitOfWorkRollsBackEveryStore(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		st := store.New(db)
+		owner := mkUser(t, st.Users, "owner@example.com", "owner")
+		log := audit.NewService(st.Audit, slog.New(slog.DiscardHandler), nil)
+		boom := errors.New("boom")
+		now := time.Now().UTC()
+		var carol user.User
+		err := store.Unit(db, func(tx *sqlstore.Tx) *sqlstore.Tx { return tx }).InTx(ctx, func(tx *sqlstore.Tx) error {
+			carol = mkUser(t, tx.Users(), "carol@example.com", "carol")
+			if _, err := tx.Credentials().CreateSession(ctx, auth.Session{ID: newID(t), UserID: owner.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+			if err := tx.Credentials().CreateMailToken(ctx, auth.MailToken{Hash: "h", UserID: owner.ID, Purpose: auth.PurposeEmailVerify, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+			if _, err := tx.Files().Create(ctx, file.File{ID: newID(t), OwnerID: owner.ID, Filename: "f", ContentType: "text/plain", Size: 1, SHA256: "x", StorageKey: "k", CreatedAt: now}); err != nil {
+				return err
+			}
+			if err := tx.Outbox().Insert(ctx, mail.Queued{ID: newID(t), RecipientKey: "r", Message: mail.Message{To: "a@example.com", Subject: "s"}, CreatedAt: now, NextAttemptAt: now}); err != nil {
+				return err
+			}
+			if err := log.RecordIn(ctx, tx.Audit(), audit.Entry{Action: "test.rolled_back"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx err = %v", err)
+		}
+		if _, err := st.Users.ByID(ctx, carol.ID); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("rolled-back user visible: %v", err)
+		}
+		if ss, _ := st.Sessions.ActiveSessions(ctx, owner.ID, now); len(ss) != 0 {
+			t.Errorf("rolled-back session visible: %v", ss)
+		}
+		if _, err := st.Sessions.ConsumeMailToken(ctx, auth.PurposeEmailVerify, "h", now); err == nil {
+			t.Error("rolled-back mail token visible")
+		}
+		if ok, _ := st.Files.StorageKeyExists(ctx, "k"); ok {
+			t.Error("rolled-back file visible")
+		}
+		if n, _ := st.Outbox.Pending(ctx); n != 0 {
+			t.Errorf("%d rolled-back outbox rows visible", n)
+		}
+		if seq, _, _ := st.Audit.Head(ctx); seq != 0 {
+			t.Errorf("audit chain advanced to %d by a rolled-back event", seq)
 		}
 	})
 }

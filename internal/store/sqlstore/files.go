@@ -24,24 +24,18 @@ func (s *Files) Create(ctx context.Context, f file.File) (file.File, error) {
 	return toFile(r), s.err(err)
 }
 
-func (s *Files) CreateWithinQuota(ctx context.Context, f file.File, quota int64) (file.File, error) {
-	var out file.File
-	err := s.inTx(ctx, func(b base) error {
-		tx := &Files{b}
-		if _, err := b.tx.LockUser(ctx, f.OwnerID); err != nil {
-			return tx.err(err)
-		}
-		used, err := tx.Usage(ctx, f.OwnerID)
-		if err != nil {
-			return err
-		}
-		if used+f.Size > quota {
-			return file.ErrOverQuota
-		}
-		out, err = tx.Create(ctx, f)
-		return err
-	})
-	return out, err
+// LockOwner holds ownerID's account row lock until the transaction ends
+// (PostgreSQL; SQLite's single writer already serializes), so that the file
+// service's quota check and insert for one owner run one at a time.
+func (s *Files) LockOwner(ctx context.Context, ownerID string) error {
+	n, err := s.w().LockUser(ctx, ownerID)
+	if err != nil {
+		return s.err(err)
+	}
+	if n == 0 {
+		return file.ErrNotFound
+	}
+	return nil
 }
 
 func (s *Files) ByID(ctx context.Context, id string) (file.File, error) {

@@ -6,7 +6,6 @@ import (
 
 	"secureapi/gen/sqlitedb"
 	"secureapi/internal/auth"
-	"secureapi/internal/user"
 )
 
 // Sessions implements auth.Store.
@@ -17,10 +16,6 @@ var _ auth.Store = (*Sessions)(nil)
 func NewSessions(e Engine) *Sessions { return &Sessions{base{e: e}} }
 
 func (s *Sessions) err(err error) error { return s.mapErr(err, auth.ErrNotFound, nil) }
-
-func (s *Sessions) InTx(ctx context.Context, fn func(auth.Store) error) error {
-	return s.inTx(ctx, func(b base) error { return fn(&Sessions{b}) })
-}
 
 func (s *Sessions) CreateSession(ctx context.Context, x auth.Session) (auth.Session, error) {
 	row, err := s.w().CreateSession(ctx, sqlitedb.CreateSessionParams{
@@ -151,15 +146,6 @@ func (s *Sessions) ConsumeMailToken(ctx context.Context, purpose auth.MailPurpos
 func (s *Sessions) DeleteMailTokens(ctx context.Context, userID string, purpose auth.MailPurpose) error {
 	return s.err(s.w().DeleteMailTokens(ctx, sqlitedb.DeleteMailTokensParams{UserID: userID, Purpose: string(purpose)}))
 }
-
-// DeletePasswordResets voids the reset links mailed to userID.
-func (s *Sessions) DeletePasswordResets(ctx context.Context, userID string) error {
-	return s.DeleteMailTokens(ctx, userID, auth.PurposePasswordReset)
-}
-
-// Users returns the account store bound to the same transaction (if any),
-// so one unit of work can change sessions, tokens and the account together.
-func (s *Sessions) Users() user.Store { return &Users{s.base} }
 
 func toSession(r sqlitedb.Session) auth.Session {
 	return auth.Session{

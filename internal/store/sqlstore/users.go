@@ -19,10 +19,6 @@ var userUnique = map[string]error{"email": user.ErrEmailTaken, "username": user.
 
 func (s *Users) err(err error) error { return s.mapErr(err, user.ErrNotFound, userUnique) }
 
-func (s *Users) InTx(ctx context.Context, fn func(user.Store) error) error {
-	return s.inTx(ctx, func(b base) error { return fn(&Users{b}) })
-}
-
 func (s *Users) Create(ctx context.Context, u user.User) (user.User, error) {
 	row, err := s.w().CreateUser(ctx, sqlitedb.CreateUserParams{
 		ID: u.ID, Email: u.Email, Username: u.Username, DisplayName: u.DisplayName,

@@ -1,4 +1,8 @@
-package auth
+// Package mail delivers the messages the service sends: a durable outbox
+// written in the same transaction as the change that causes a message, a
+// background sender that drains it with retries, and the transports (SMTP,
+// or a folder of files in development).
+package mail
 
 import (
 	"bytes"
