@@ -131,19 +131,19 @@ type field struct {
 
 // hreq is one hostile request.
 type hreq struct {
-	op     *op
-	kind   string
-	method string
-	path   string // escaped path
-	query  []string
-	header http.Header
-	fields []field // JSON object body, unless body is set
-	body   []byte
+	op      *op
+	kind    string
+	method  string
+	path    string // escaped path
+	query   []string
+	header  http.Header
+	fields  []field // JSON object body, unless body is set
+	body    []byte
 	bodySet bool
-	raw    []byte // protocol-level request sent verbatim over TCP
-	as     string // "user" or "admin": the bearer token added when no Authorization is set
-	noAuth bool
-	params map[string]string
+	raw     []byte // protocol-level request sent verbatim over TCP
+	as      string // "user" or "admin": the bearer token added when no Authorization is set
+	noAuth  bool
+	params  map[string]string
 }
 
 func (r *hreq) target() string {
@@ -957,9 +957,13 @@ func addMultipartCases(o *op, add func(string, func(*genCtx, *hreq))) {
 			}
 			set(r, ct, append(append(b, mpPart(bnd, fileHeader("a.exe"), mzContent())...), mpEnd(bnd)...))
 		}},
-		{"lf-line-endings", func(g *genCtx, r *hreq) { set(r, ct, bytes.ReplaceAll(good("a.exe", mzContent()), []byte("\r\n"), []byte("\n"))) }},
+		{"lf-line-endings", func(g *genCtx, r *hreq) {
+			set(r, ct, bytes.ReplaceAll(good("a.exe", mzContent()), []byte("\r\n"), []byte("\n")))
+		}},
 		{"executable", func(g *genCtx, r *hreq) { set(r, ct, good("a.txt", mzContent())) }},
-		{"elf", func(g *genCtx, r *hreq) { set(r, ct, good("a.txt", append([]byte("\x7fELF\x02\x01\x01"), make([]byte, 4000)...))) }},
+		{"elf", func(g *genCtx, r *hreq) {
+			set(r, ct, good("a.txt", append([]byte("\x7fELF\x02\x01\x01"), make([]byte, 4000)...)))
+		}},
 		{"declared-png-is-exe", func(g *genCtx, r *hreq) {
 			set(r, ct, append(mpPart(bnd, `Content-Disposition: form-data; name="file"; filename="a.png"`+"\r\nContent-Type: image/png", mzContent()), mpEnd(bnd)...))
 		}},
@@ -972,7 +976,9 @@ func addMultipartCases(o *op, add func(string, func(*genCtx, *hreq))) {
 			c := append(textContent("z", 200), "PK\x05\x06"+strings.Repeat("\x00", 18)...)
 			set(r, ct, good("a.txt", c))
 		}},
-		{"gzip", func(g *genCtx, r *hreq) { set(r, ct, good("a.txt", append([]byte("\x1f\x8b\x08\x00"), make([]byte, 100)...))) }},
+		{"gzip", func(g *genCtx, r *hreq) {
+			set(r, ct, good("a.txt", append([]byte("\x1f\x8b\x08\x00"), make([]byte, 100)...)))
+		}},
 		{"empty-exe", func(g *genCtx, r *hreq) { set(r, ct, good("a.exe", nil)) }},
 		{"over-size-limit", func(g *genCtx, r *hreq) { set(r, ct, good("big.txt", textContent("big", 200<<10))) }},
 		{"duplicate-file-parts", func(g *genCtx, r *hreq) {
@@ -995,30 +1001,33 @@ func addHeaderCases(o *op, add func(string, func(*genCtx, *hreq))) {
 		return
 	}
 	hs := map[string]func(g *genCtx, r *hreq){
-		"request-id-long":     func(g *genCtx, r *hreq) { r.header.Set("X-Request-ID", strings.Repeat("r", 10000)) },
-		"request-id-utf8":     func(g *genCtx, r *hreq) { r.header.Set("X-Request-ID", "\xff\xfe") },
-		"request-id-twice":    func(g *genCtx, r *hreq) { r.header.Add("X-Request-ID", "a"); r.header.Add("X-Request-ID", "b") },
-		"request-id-inject":   func(g *genCtx, r *hreq) { r.header.Set("X-Request-ID", `a","level":"ERROR`) },
-		"xff-garbage":         func(g *genCtx, r *hreq) { r.header.Set("X-Forwarded-For", "1.1.1.1, <script>, \xff, 999.1.1.1") },
-		"xff-huge":            func(g *genCtx, r *hreq) { r.header.Set("X-Forwarded-For", strings.Repeat("10.0.0.1, ", 2000)) },
-		"forwarded-proto":     func(g *genCtx, r *hreq) { r.header.Set("X-Forwarded-Proto", "https, \xff") },
-		"origin-evil":         func(g *genCtx, r *hreq) { r.header.Set("Origin", "https://evil.example") },
-		"origin-null":         func(g *genCtx, r *hreq) { r.header.Set("Origin", "null") },
-		"origin-twice":        func(g *genCtx, r *hreq) { r.header.Add("Origin", "a"); r.header.Add("Origin", "b") },
-		"origin-utf8":         func(g *genCtx, r *hreq) { r.header.Set("Origin", "http://\xff\xfe") },
-		"accept-xml":          func(g *genCtx, r *hreq) { r.header.Set("Accept", "application/xml") },
-		"accept-huge":         func(g *genCtx, r *hreq) { r.header.Set("Accept", strings.Repeat("a/b;q=0.1, ", 3000)) },
-		"user-agent-huge":     func(g *genCtx, r *hreq) { r.header.Set("User-Agent", strings.Repeat("u", 60000)) },
-		"user-agent-utf8":     func(g *genCtx, r *hreq) { r.header.Set("User-Agent", "\xff\xfe\xfd torture") },
-		"many-headers":        func(g *genCtx, r *hreq) { manyHeaders(r, 200) },
-		"range-garbage":       func(g *genCtx, r *hreq) { r.header.Set("Range", "bytes=9999999999999999999-, -0, a-b") },
-		"if-none-match":       func(g *genCtx, r *hreq) { r.header.Set("If-None-Match", strings.Repeat(`"x",`, 2000)) },
-		"cookie-garbage":      func(g *genCtx, r *hreq) { r.header.Set("Cookie", strings.Repeat("a=b; ", 1000)+"\xff=\xfe") },
-		"content-encoding":    func(g *genCtx, r *hreq) { r.header.Set("Content-Encoding", "gzip") },
-		"expect-continue":     func(g *genCtx, r *hreq) { r.header.Set("Expect", "100-continue") },
-		"expect-unknown":      func(g *genCtx, r *hreq) { r.header.Set("Expect", "the-unexpected") },
-		"method-override":     func(g *genCtx, r *hreq) { r.header.Set("X-HTTP-Method-Override", "DELETE") },
-		"origin-with-cookie":  func(g *genCtx, r *hreq) { r.header.Set("Origin", "https://evil.example"); r.header.Add("Cookie", "refresh_token=abc") },
+		"request-id-long":   func(g *genCtx, r *hreq) { r.header.Set("X-Request-ID", strings.Repeat("r", 10000)) },
+		"request-id-utf8":   func(g *genCtx, r *hreq) { r.header.Set("X-Request-ID", "\xff\xfe") },
+		"request-id-twice":  func(g *genCtx, r *hreq) { r.header.Add("X-Request-ID", "a"); r.header.Add("X-Request-ID", "b") },
+		"request-id-inject": func(g *genCtx, r *hreq) { r.header.Set("X-Request-ID", `a","level":"ERROR`) },
+		"xff-garbage":       func(g *genCtx, r *hreq) { r.header.Set("X-Forwarded-For", "1.1.1.1, <script>, \xff, 999.1.1.1") },
+		"xff-huge":          func(g *genCtx, r *hreq) { r.header.Set("X-Forwarded-For", strings.Repeat("10.0.0.1, ", 2000)) },
+		"forwarded-proto":   func(g *genCtx, r *hreq) { r.header.Set("X-Forwarded-Proto", "https, \xff") },
+		"origin-evil":       func(g *genCtx, r *hreq) { r.header.Set("Origin", "https://evil.example") },
+		"origin-null":       func(g *genCtx, r *hreq) { r.header.Set("Origin", "null") },
+		"origin-twice":      func(g *genCtx, r *hreq) { r.header.Add("Origin", "a"); r.header.Add("Origin", "b") },
+		"origin-utf8":       func(g *genCtx, r *hreq) { r.header.Set("Origin", "http://\xff\xfe") },
+		"accept-xml":        func(g *genCtx, r *hreq) { r.header.Set("Accept", "application/xml") },
+		"accept-huge":       func(g *genCtx, r *hreq) { r.header.Set("Accept", strings.Repeat("a/b;q=0.1, ", 3000)) },
+		"user-agent-huge":   func(g *genCtx, r *hreq) { r.header.Set("User-Agent", strings.Repeat("u", 60000)) },
+		"user-agent-utf8":   func(g *genCtx, r *hreq) { r.header.Set("User-Agent", "\xff\xfe\xfd torture") },
+		"many-headers":      func(g *genCtx, r *hreq) { manyHeaders(r, 200) },
+		"range-garbage":     func(g *genCtx, r *hreq) { r.header.Set("Range", "bytes=9999999999999999999-, -0, a-b") },
+		"if-none-match":     func(g *genCtx, r *hreq) { r.header.Set("If-None-Match", strings.Repeat(`"x",`, 2000)) },
+		"cookie-garbage":    func(g *genCtx, r *hreq) { r.header.Set("Cookie", strings.Repeat("a=b; ", 1000)+"\xff=\xfe") },
+		"content-encoding":  func(g *genCtx, r *hreq) { r.header.Set("Content-Encoding", "gzip") },
+		"expect-continue":   func(g *genCtx, r *hreq) { r.header.Set("Expect", "100-continue") },
+		"expect-unknown":    func(g *genCtx, r *hreq) { r.header.Set("Expect", "the-unexpected") },
+		"method-override":   func(g *genCtx, r *hreq) { r.header.Set("X-HTTP-Method-Override", "DELETE") },
+		"origin-with-cookie": func(g *genCtx, r *hreq) {
+			r.header.Set("Origin", "https://evil.example")
+			r.header.Add("Cookie", "refresh_token=abc")
+		},
 		"access-control-req":  func(g *genCtx, r *hreq) { r.header.Set("Access-Control-Request-Method", "DELETE") },
 		"x-original-url":      func(g *genCtx, r *hreq) { r.header.Set("X-Original-URL", "/api/v1/users") },
 		"chunked-transfer":    func(g *genCtx, r *hreq) { r.header.Set("X-Torture-Chunked", "1") },
