@@ -4,8 +4,6 @@ import "context"
 
 func notYet(res *result) error { res.skipped = "not implemented yet"; return nil }
 
-func runStorm(ctx context.Context, rn *run, engine string, res *result) error  { return notYet(res) }
-func runOutage(ctx context.Context, rn *run, engine string, res *result) error { return notYet(res) }
 func runRedisOutage(ctx context.Context, rn *run, engine string, res *result) error {
 	return notYet(res)
 }
