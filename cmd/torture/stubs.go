@@ -4,7 +4,4 @@ import "context"
 
 func notYet(res *result) error { res.skipped = "not implemented yet"; return nil }
 
-func runRedisOutage(ctx context.Context, rn *run, engine string, res *result) error {
-	return notYet(res)
-}
 func runSlow(ctx context.Context, rn *run, engine string, res *result) error { return notYet(res) }
