@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -293,6 +294,57 @@ func openFDs(pid int) (int, error) {
 		return 0, err
 	}
 	return len(ents), nil
+}
+
+// fdUse splits the process's descriptors into those of its database
+// (connection pool sockets to dbPort, SQLite files) and all others, and
+// describes the others ("socket", or the file's path).
+func fdUse(pid int, dbPort string) (db, other int, targets map[string]int) {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, _ := os.ReadDir(dir)
+	dbInodes := socketsTo(pid, dbPort)
+	targets = map[string]int{}
+	for _, e := range ents {
+		t, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		inode, isSocket := strings.CutPrefix(t, "socket:[")
+		switch {
+		case isSocket && dbInodes[strings.TrimSuffix(inode, "]")],
+			strings.Contains(filepath.Base(t), "app.db"):
+			db++
+			continue
+		case isSocket:
+			t = "socket"
+		}
+		other++
+		targets[t]++
+	}
+	return db, other, targets
+}
+
+// socketsTo returns the inodes of pid's TCP sockets whose remote port is port.
+func socketsTo(pid int, port string) map[string]bool {
+	out := map[string]bool{}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return out
+	}
+	want := fmt.Sprintf(":%04X", p)
+	for _, f := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, f))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) > 9 && strings.HasSuffix(fs[2], want) {
+				out[fs[9]] = true
+			}
+		}
+	}
+	return out
 }
 
 func truncate(s string, n int) string {
