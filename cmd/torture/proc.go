@@ -359,7 +359,8 @@ func buildBinary(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "api")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/api")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	// The caller's environment as is, so the build cache that go test, go
+	// vet and go run filled is used.
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build ./cmd/api: %v\n%s", err, out)
