@@ -261,7 +261,11 @@ func attack(ctx context.Context, addr, kind, token, fileID string) string {
 	}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return "closed"
+		if ctx.Err() != nil {
+			return "cut"
+		}
+		time.Sleep(100 * time.Millisecond)
+		return "no-connection"
 	}
 	defer conn.Close()
 	closed := make(chan struct{})
