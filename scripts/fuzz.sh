@@ -30,21 +30,33 @@ if [ "${#targets[@]}" -eq 0 ]; then
 fi
 
 failed=()
+flaked=()
 start=$(date +%s)
 for t in "${targets[@]}"; do
   pkg="${t% *}"
   name="${t#* }"
+  log="$(mktemp)"
+  corpus="$pkg/testdata/fuzz/$name"
+  before="$(ls "$corpus" 2>/dev/null | sort)"
   printf '==> %-28s %s (%s)\n' "$name" "$pkg" "$FUZZTIME"
-  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"${TMPDIR:-/tmp}/fuzz-$name.log" 2>&1; then
-    tail -n 30 "${TMPDIR:-/tmp}/fuzz-$name.log"
-    failed+=("$name")
+  if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1; then
+    grep -E '^fuzz: elapsed' "$log" | tail -n 1
+  elif [ "$(ls "$corpus" 2>/dev/null | sort)" = "$before" ] &&
+    grep -qx '    context deadline exceeded' "$log" && ! grep -q -- '--- FAIL: .*/' "$log"; then
+    # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a
+    # failure when a worker is still busy (golang/go#75804, fixed in Go
+    # 1.27). No failing input was written, so nothing failed.
+    grep -E '^fuzz: elapsed' "$log" | tail -n 1
+    echo "    (the fuzztime deadline raced a busy worker, golang/go#75804; no failing input: not a failure)"
+    flaked+=("$name")
   else
-    grep -E '^fuzz: elapsed' "${TMPDIR:-/tmp}/fuzz-$name.log" | tail -n 1
+    tail -n 30 "$log"
+    failed+=("$name")
   fi
-  rm -f "${TMPDIR:-/tmp}/fuzz-$name.log"
+  rm -f "$log"
 done
 echo
-echo "${#targets[@]} fuzz target(s), ${FUZZTIME} each, $(( $(date +%s) - start )) s in all"
+echo "${#targets[@]} fuzz target(s), ${FUZZTIME} each, $(( $(date +%s) - start )) s in all${flaked:+; deadline races ignored: ${flaked[*]}}"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "FAILED: ${failed[*]} (the failing inputs are under testdata/fuzz/ in their packages)"
   exit 1
