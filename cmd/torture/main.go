@@ -200,6 +200,10 @@ func mainErr() int {
 			killAll() // a suite that failed half-way may have left something running
 		}
 	}
+	if len(results) == 0 {
+		fmt.Fprintf(os.Stderr, "nothing to run: no suite of %q runs on %q\n", *only, *engine)
+		return 2
+	}
 	mode := "full"
 	if *short {
 		mode = "short"
