@@ -93,6 +93,11 @@ func bodyTextErrors(body []byte) []apperr.FieldError {
 	if err := dec.Decode(&v); err != nil {
 		return nil // not JSON: the validator has answered already
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		// The decoders after this one read the first value and would
+		// silently ignore whatever follows it.
+		return []apperr.FieldError{{Location: "body", Field: "", Message: "the body must be exactly one JSON value"}}
+	}
 	rawUTF8 := utf8.Valid(body)
 	var out []apperr.FieldError
 	var walk func(path string, v any)

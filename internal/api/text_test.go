@@ -50,6 +50,10 @@ func TestTextInputIsPlainText(t *testing.T) {
 			{Name: "a NUL in a login email", Request: apitest.Request{Method: "POST", URL: "/api/v1/auth/login",
 				Body: map[string]any{"email": "alice\x00@example.com", "password": apitest.Password}},
 				WantStatus: 400, WantProblem: "validation"},
+			{Name: "data after the JSON value", Request: patch(`{"display_name":"Eve"} xyz`),
+				WantStatus: 400, WantProblem: "validation", Check: field("body", "", "the body must be exactly one JSON value")},
+			{Name: "two JSON values", Request: patch(`{"display_name":"Eve"}{"display_name":"Mallory"}`),
+				WantStatus: 400, WantProblem: "validation", Check: field("body", "", "the body must be exactly one JSON value")},
 			{Name: "nothing was stored", Request: apitest.Request{URL: "/api/v1/users/me", Token: alice.Token},
 				WantStatus: 200, Check: func(t *testing.T, res *apitest.Response) {
 					if m := res.JSON(t); m["display_name"] != nil || m["username"] != "alice" {

@@ -41,7 +41,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	return &DB{Pool: pool, q: adapter{pgdb.New(pool)}}, nil
+	return &DB{Pool: pool, q: adapter{pgdb.New(dbtx{pool})}}, nil
 }
 
 func (d *DB) Name() string                   { return "postgres" }
@@ -67,9 +67,9 @@ func (d *DB) Close() error {
 }
 
 func (d *DB) InTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
-	return pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
-		return fn(adapter{d.q.q.WithTx(tx)})
-	})
+	return markUnavailable(pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
+		return fn(adapter{pgdb.New(dbtx{tx})})
+	}))
 }
 
 func (d *DB) MapError(err error) error {
