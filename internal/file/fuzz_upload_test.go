@@ -23,6 +23,7 @@ import (
 	"secureapi/internal/identity"
 	"secureapi/internal/platform/apperr"
 	"secureapi/internal/store"
+	"secureapi/internal/store/sqlstore"
 	"secureapi/internal/testutil/testdb"
 	"secureapi/internal/user"
 )
@@ -69,8 +70,9 @@ func FuzzUpload(f *testing.F) {
 	}
 	dir := filepath.Join(base, "uploads")
 	svc, err := file.NewService(file.Deps{
-		Store: stores.Files, Audit: audit.NewService(stores.Audit, slog.New(slog.DiscardHandler), nil),
-		Dir: dir, MaxBytes: 256 << 10, Quota: 1 << 30, Log: slog.New(slog.DiscardHandler),
+		Store: stores.Files, Tx: store.Unit(db, func(tx *sqlstore.Tx) file.Stores { return tx }),
+		Audit: audit.NewService(stores.Audit, slog.New(slog.DiscardHandler), nil),
+		Dir:   dir, MaxBytes: 256 << 10, Quota: 1 << 30, Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		f.Fatal(err)
