@@ -98,7 +98,8 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		ratelimit.Middleware(d.Limiter, s.ipRules(), s.onRateLimited),
 		s.uploadGuard(isUpload),
 		s.validator(spec, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
-		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
+		// Probes read nothing from the request, so nothing in it can be refused.
+		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) || probe(c) }),
 		// The per-user limit needs the caller, known only after authentication.
 		ratelimit.Middleware(d.Limiter, s.userRules(), s.onRateLimited),
 	)
