@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,8 +41,26 @@ type problemKind struct {
 	detail string // used when the error carries none
 }
 
-// maxFieldErrors is the most field errors a problem lists (Problem.errors maxItems).
-const maxFieldErrors = 50
+// The most field errors a problem lists (Problem.errors maxItems), and the
+// longest field name and message (FieldError maxLength).
+const (
+	maxFieldErrors  = 50
+	maxFieldName    = 200
+	maxFieldMessage = 500
+)
+
+// clip shortens s to at most n bytes without splitting a UTF-8 sequence,
+// marking the cut with an ellipsis.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
 
 // kinds is the one table from error kind to status, type and title.
 var kinds = map[apperr.Kind]problemKind{
@@ -148,6 +167,9 @@ func classify(err error) (problemKind, problem, time.Duration) {
 			// document larger than the request: the first maxFieldErrors are
 			// listed (the spec's maxItems), the detail counts them all.
 			for _, f := range ae.Fields[:min(len(ae.Fields), maxFieldErrors)] {
+				// Names and messages can echo the client's input (an unknown
+				// field's name): cut them to the spec's maxLength.
+				f.Field, f.Message = clip(f.Field, maxFieldName), clip(f.Message, maxFieldMessage)
 				p.Errors = append(p.Errors, fieldError(f))
 			}
 			if p.Detail == "" {

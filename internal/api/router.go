@@ -111,7 +111,8 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		patGate(acceptsPAT),
 		s.uploadGuard(isUpload, security[http.MethodPost+" /api/v1/files"]),
 		s.validator(spec, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
-		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
+		// Probes read nothing from the request, so nothing in it can be refused.
+		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) || probe(c) }),
 		// The per-user limit needs the caller, known only after authentication.
 		ratelimit.Middleware(d.Limiter, s.userRules(), s.onRateLimited),
 	)

@@ -39,6 +39,7 @@ func TestServiceEndpointsAndErrors(t *testing.T) {
 		e.Run(t, []apitest.Scenario{
 			{Name: "liveness", Request: apitest.Request{URL: "/healthz"}, WantStatus: 200, WantHeaders: securityHeaders},
 			{Name: "readiness", Request: apitest.Request{URL: "/readyz"}, WantStatus: 200},
+			{Name: "probes ignore their query", Request: apitest.Request{URL: "/healthz?x=%00%FF"}, WantStatus: 200},
 			{Name: "jwks lists the signing key", Request: apitest.Request{URL: "/.well-known/jwks.json"}, WantStatus: 200,
 				Check: func(t *testing.T, res *apitest.Response) {
 					keys := res.JSON(t)["keys"].([]any)

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"secureapi/internal/api/apitest"
 	"secureapi/internal/user"
@@ -52,6 +54,13 @@ func TestTextInputIsPlainText(t *testing.T) {
 				WantStatus: 400, WantProblem: "validation"},
 			{Name: "data after the JSON value", Request: patch(`{"display_name":"Eve"} xyz`),
 				WantStatus: 400, WantProblem: "validation", Check: field("body", "", "the body must be exactly one JSON value")},
+			{Name: "an unknown field with a very long name", Request: patch(map[string]any{strings.Repeat("k", 5000): 1}),
+				WantStatus: 400, WantProblem: "validation", Check: func(t *testing.T, res *apitest.Response) {
+					f := res.JSON(t)["errors"].([]any)[0].(map[string]any)["field"].(string)
+					if n := utf8.RuneCountInString(f); n > 200 || !strings.HasPrefix(f, "kkk") {
+						t.Errorf("field name of %d characters: %.40q", n, f)
+					}
+				}},
 			{Name: "two JSON values", Request: patch(`{"display_name":"Eve"}{"display_name":"Mallory"}`),
 				WantStatus: 400, WantProblem: "validation", Check: field("body", "", "the body must be exactly one JSON value")},
 			{Name: "nothing was stored", Request: apitest.Request{URL: "/api/v1/users/me", Token: alice.Token},
