@@ -98,19 +98,20 @@ func TestSenderRetriesWithBackoffThenGivesUp(t *testing.T) {
 		if r.count("good@example.com") != 1 {
 			t.Fatal("the good message was not sent")
 		}
-		// The failed one waits for its backoff (1 min ± 20%), then tries again.
+		// The failed one waits for its backoff (1 min ± 20%: 48 to 72 s),
+		// then tries again.
 		if n, _ := s.DrainOnce(ctx); n != 0 {
 			t.Fatalf("retried before its backoff: %d", n)
 		}
-		e.clock.Advance(50 * time.Second)
+		e.clock.Advance(47 * time.Second)
 		if n, _ := s.DrainOnce(ctx); n != 0 {
 			t.Fatalf("retried before its backoff: %d", n)
 		}
-		e.clock.Advance(30 * time.Second)
+		e.clock.Advance(26 * time.Second)
 		if n, _ := s.DrainOnce(ctx); n != 1 {
 			t.Fatalf("second attempt: %d settled", n)
 		}
-		// The second backoff doubles: 2 min ± 20%.
+		// The second backoff doubles: 2 min ± 20% (96 to 144 s).
 		e.clock.Advance(90 * time.Second)
 		if n, _ := s.DrainOnce(ctx); n != 0 {
 			t.Fatalf("retried before its doubled backoff: %d", n)
