@@ -116,7 +116,13 @@ func RedirectHandler(httpsPort string, allowedHosts []string) http.Handler {
 		if httpsPort != "" && httpsPort != "443" {
 			host += ":" + httpsPort
 		}
+		// An asterisk-form target ("OPTIONS *") names no resource: send
+		// the client to the root rather than glue "*" onto the host.
+		target := r.URL.RequestURI()
+		if !strings.HasPrefix(target, "/") {
+			target = "/"
+		}
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+		http.Redirect(w, r, "https://"+host+target, http.StatusPermanentRedirect)
 	})
 }
