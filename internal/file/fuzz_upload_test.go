@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,8 +114,15 @@ func FuzzUpload(f *testing.F) {
 				t.Fatalf("content with %q in its first 64 KiB accepted as %s", marker, got.ContentType)
 			}
 		}
-		if got.Filename != file.SanitizeName(name) {
-			t.Fatalf("display name %q, want SanitizeName(%q) = %q", got.Filename, name, file.SanitizeName(name))
+		// The display name is the sanitized one; a name without an extension
+		// gets the sniffed type's canonical extension appended.
+		if want := file.SanitizeName(name); got.Filename != want {
+			ext, appended := strings.CutPrefix(got.Filename, want+".")
+			dot := strings.LastIndexByte(want, '.')
+			hadExt := dot > 0 && dot < len(want)-1 // a leading dot (".profile") starts none
+			if !appended || ext == "" || strings.ContainsAny(ext, "./\\") || hadExt {
+				t.Fatalf("display name %q, want SanitizeName(%q) = %q (plus an extension when it has none)", got.Filename, name, want)
+			}
 		}
 		_, rc, err := svc.Open(ctx, owner, got.ID)
 		if err != nil {
