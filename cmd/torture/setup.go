@@ -31,7 +31,11 @@ func (rn *run) instanceEnv(dbURL string, extra ...string) []string {
 		"RATE_LIMIT_IP_PER_MINUTE=0",
 		"RATE_LIMIT_USER_PER_MINUTE=0",
 		"RATE_LIMIT_AUTH_PER_MINUTE=0",
-		"SHUTDOWN_TIMEOUT=5s",
+		// A hostile request that stops sending its body holds its connection
+		// until READ_TIMEOUT; keeping that below the drain time lets every
+		// stop finish gracefully (stop() kills after 20 s).
+		"READ_TIMEOUT=4s",
+		"SHUTDOWN_TIMEOUT=10s",
 	}
 	if dbURL != "" {
 		env = append(env, "DATABASE_URL="+dbURL)
