@@ -43,6 +43,14 @@ type AuditEvent struct {
 	Hash       string
 }
 
+type AuthChange struct {
+	Seq       int64
+	Pos       int64
+	SessionID *string
+	UserID    *string
+	ChangedAt time.Time
+}
+
 type File struct {
 	ID          string
 	OwnerID     string

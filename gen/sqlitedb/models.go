@@ -43,6 +43,13 @@ type AuditEvent struct {
 	Hash       string
 }
 
+type AuthChange struct {
+	Seq       int64
+	SessionID *string
+	UserID    *string
+	ChangedAt time.Time
+}
+
 type File struct {
 	ID          string
 	OwnerID     string

@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"secureapi/internal/auth"
 	"secureapi/internal/platform/httpx"
 	"secureapi/internal/platform/reqinfo"
 )
@@ -38,3 +40,33 @@ func requestContext() echo.MiddlewareFunc {
 		}
 	}
 }
+
+// syncView brings the session view up to date, after a request that may
+// have written and before its answer goes out, so a revocation it made (a
+// logout, a password change, an account deactivated) holds for the very
+// next request on this instance. Other instances learn of it from the
+// change feed within a second.
+func syncView(v *auth.View) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if v == nil {
+			return next
+		}
+		return func(c echo.Context) error {
+			switch c.Request().Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+				return next(c)
+			}
+			ctx := context.WithoutCancel(c.Request().Context())
+			c.Response().Before(func() {
+				sctx, cancel := context.WithTimeout(ctx, viewSyncTimeout)
+				defer cancel()
+				// A failure leaves the view unusable until a read succeeds.
+				_ = v.Sync(sctx)
+			})
+			return next(c)
+		}
+	}
+}
+
+// viewSyncTimeout bounds the wait for the change feed before an answer.
+const viewSyncTimeout = 2 * time.Second

@@ -97,6 +97,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		httpx.AccessLog(d.Log),
 		httpx.Recover(d.Log),
 		requestContext(),
+		syncView(d.View),
 		httpx.SecurityHeaders(httpx.SecurityHeadersConfig{
 			Trusted:         cfg.TrustedProxies,
 			PathCSP:         pathCSP,

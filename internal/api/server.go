@@ -36,6 +36,9 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Limiter backs the rate limits (in memory, or Redis with an in-memory fallback).
 	Limiter ratelimit.Limiter
+	// View caches live sessions; requests that may write bring it up to
+	// date before they answer (nil: sessions are read on every request).
+	View *auth.View
 }
 
 // Server implements the generated strict server interface.

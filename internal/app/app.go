@@ -59,7 +59,9 @@ type App struct {
 	// DATA_DIR); nil in production when no keys are configured.
 	Secrets *fieldcrypt.Ring
 	// PATs are personal access tokens.
-	PATs    *pat.Service
+	PATs *pat.Service
+	// View caches live sessions, kept current by the session change feed.
+	View    *auth.View
 	Handler http.Handler
 
 	closers  []func() error
@@ -70,8 +72,11 @@ type App struct {
 type Options struct {
 	Now func() time.Time
 	// NoMailSender leaves the outbox alone: for commands that run for a
-	// moment and must not send what the server queued.
+	// moment and must not send what the server queued. They do not read the
+	// session change feed either, so they check sessions in the database.
 	NoMailSender bool
+	// Feed, when set, wraps the session change feed (tests cut it).
+	Feed func(auth.Feed) auth.Feed
 }
 
 // New opens the database (migrating it when AUTO_MIGRATE is on), loads the
@@ -144,6 +149,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	})
 	// A committed message goes out at once, not at the next poll.
 	queue.WakeWith(a.Mail.Wake)
+	var feed auth.Feed = a.DB
+	if opts.Feed != nil {
+		feed = opts.Feed(feed)
+	}
+	a.View = auth.NewView(feed, log)
 	a.Auth = auth.NewService(auth.Deps{
 		Users: a.Stores.Users, Sessions: a.Stores.Sessions, Audit: a.Audit, Hasher: a.Hasher, Policy: policy,
 		Tx:     store.Unit(a.DB, func(tx *sqlstore.Tx) auth.Stores { return tx }),
@@ -155,7 +165,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			EmailChangeTTL: cfg.EmailChangeTTL, VerifyTTL: cfg.EmailVerifyTTL,
 			RequireVerifiedEmail: cfg.RequireVerifiedEmail, PublicBaseURL: cfg.PublicBaseURL, MFAIssuer: cfg.MFAIssuer,
 		},
-		MFA: a.Stores.MFA, Secrets: a.Secrets,
+		MFA: a.Stores.MFA, Secrets: a.Secrets, View: a.View,
 	})
 	if a.Secrets == nil {
 		// Seeds already stored cannot be opened without the ring: logins of
@@ -231,6 +241,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		PATs:    a.PATs,
 		Metrics: a.Metrics,
 		Limiter: a.Limiter,
+		View:    a.View,
 	})
 	if err != nil {
 		return nil, err
@@ -246,7 +257,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			defer close(done)
 			a.Mail.Run(sctx)
 		}()
-		a.stopMail = func() { cancel(); <-done }
+		viewDone := make(chan struct{})
+		go func() {
+			defer close(viewDone)
+			a.View.Run(sctx)
+		}()
+		a.stopMail = func() { cancel(); <-done; <-viewDone }
 	}
 	return a, nil
 }

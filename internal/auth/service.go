@@ -146,6 +146,9 @@ type Deps struct {
 	MFA      MFAStore
 	// Secrets seals TOTP seeds (FIELD_ENCRYPTION_KEYS).
 	Secrets *fieldcrypt.Ring
+	// View caches the state of live sessions; nil reads it from the
+	// database on every request.
+	View *View
 }
 
 // Service owns credentials: registration and admin creation, passwords
@@ -166,6 +169,7 @@ type Service struct {
 	throttle *throttle
 	mfa      MFAStore
 	secrets  *fieldcrypt.Ring
+	view     *View
 }
 
 // NewService returns a Service over d.
@@ -183,7 +187,7 @@ func NewService(d Deps) *Service {
 	return &Service{
 		users: d.Users, sessions: d.Sessions, tx: d.Tx, audit: d.Audit, mail: d.Mail, hasher: d.Hasher,
 		policy: d.Policy, tokens: d.Tokens, cfg: cfg, now: d.Now, log: d.Log,
-		mfa: d.MFA, secrets: d.Secrets,
+		mfa: d.MFA, secrets: d.Secrets, view: d.View,
 		throttle: &throttle{
 			store: d.Sessions, tx: d.Tx, max: int64(cfg.MaxFailures), window: cfg.FailureWindow, lockout: cfg.Lockout,
 		},
@@ -676,10 +680,28 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if err != nil {
 		return Principal{}, ErrUnauthorized
 	}
-	st, err := s.liveState(ctx, claims.SessionID, s.clock())
+	now := s.clock()
+	if s.view != nil {
+		if st, ok := s.view.lookup(claims.SessionID); ok && now.Before(st.ExpiresAt) {
+			return principal(st, claims)
+		}
+	}
+	var gen uint64
+	if s.view != nil {
+		gen = s.view.generation()
+	}
+	st, err := s.liveState(ctx, claims.SessionID, now)
 	if err != nil {
 		return Principal{}, err
 	}
+	if s.view != nil {
+		s.view.store(gen, claims.SessionID, st)
+	}
+	return principal(st, claims)
+}
+
+// principal is the caller of a live session's access token.
+func principal(st State, claims token.Claims) (Principal, error) {
 	if st.UserID != claims.Subject {
 		return Principal{}, ErrUnauthorized
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"secureapi/internal/auth"
 	"secureapi/internal/store/migrate"
 	"secureapi/internal/store/postgres"
 	"secureapi/internal/store/sqlite"
@@ -18,6 +19,8 @@ import (
 // DB is an open database of either engine.
 type DB interface {
 	sqlstore.Engine
+	// Feed reads the session change feed (auth_changes).
+	auth.Feed
 	Ping(ctx context.Context) error
 	// SQL is a database/sql handle for migrations.
 	SQL() *sql.DB

@@ -1,0 +1,213 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Change is one row of the database's change feed: a session (SessionID)
+// or every session of an account (UserID) may no longer be what a cache
+// holds. Seq identifies the row; Pos orders it for the feed's cursor.
+type Change struct {
+	Seq, Pos  int64
+	SessionID string
+	UserID    string
+}
+
+// Feed reads the change feed that database triggers fill on every
+// revocation, session deletion and change of an account's state or role.
+type Feed interface {
+	// Changes returns the rows at or after cursor (none when cursor is 0)
+	// and the cursor for the next call. A row may come back in later calls
+	// until the cursor passes it; Seq tells repeats apart.
+	Changes(ctx context.Context, cursor int64) ([]Change, int64, error)
+	// Prune deletes rows older than age.
+	Prune(ctx context.Context, age time.Duration) error
+}
+
+// View timing. A cached state is used only while the last successful read
+// of the feed began less than staleAfter ago, so a revocation on any
+// instance takes effect everywhere within that bound, and a feed that fails
+// or lags sends every request to the database (fail closed).
+const (
+	viewPoll       = 200 * time.Millisecond
+	viewStaleAfter = time.Second
+	viewPruneEvery = 5 * time.Minute
+	viewPruneAge   = time.Hour
+	viewMaxEntries = 100_000
+)
+
+// View is an in-memory copy of the state of live sessions, so that a
+// request with a valid access token needs no database read. It is exact:
+// entries are dropped by the change feed that database triggers fill (read
+// every viewPoll, and at once after this instance's own writes, see Sync),
+// and it is used only while that feed is known to be current.
+type View struct {
+	feed Feed
+	log  *slog.Logger
+	wall func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]State // live sessions by id
+	gen     uint64           // bumped whenever entries may have lost a change
+
+	pollMu sync.Mutex
+	cursor int64
+	seen   map[int64]int64 // Seq -> Pos of rows the cursor has not passed yet
+	// okAt is the wall time (UnixNano) at which the last successful read
+	// of the feed began; 0 while the feed is failing.
+	okAt atomic.Int64
+	// cleared is false after a failed read: the next good one starts over.
+	cleared bool
+
+	hits, misses, fallbacks atomic.Uint64
+}
+
+// NewView returns a view over feed; Run keeps it current.
+func NewView(feed Feed, log *slog.Logger) *View {
+	return &View{feed: feed, log: log, wall: time.Now, entries: map[string]State{}, seen: map[int64]int64{}}
+}
+
+// Run reads the feed every viewPoll until ctx ends.
+func (v *View) Run(ctx context.Context) {
+	t := time.NewTicker(viewPoll)
+	defer t.Stop()
+	lastPrune := v.wall()
+	for {
+		_ = v.Sync(ctx)
+		if v.wall().Sub(lastPrune) > viewPruneEvery {
+			lastPrune = v.wall()
+			if err := v.feed.Prune(ctx, viewPruneAge); err != nil && ctx.Err() == nil {
+				v.log.Warn("prune the session change feed", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Fresh reports whether cached states may be used now.
+func (v *View) Fresh() bool {
+	ok := v.okAt.Load()
+	return ok != 0 && v.wall().Sub(time.Unix(0, ok)) < viewStaleAfter
+}
+
+// Sync reads the feed unless a read that began after Sync was called has
+// already succeeded, and applies it. After a write, it makes this
+// instance's own revocations effective before the response goes out.
+func (v *View) Sync(ctx context.Context) error {
+	called := v.wall().UnixNano()
+	v.pollMu.Lock()
+	defer v.pollMu.Unlock()
+	if v.okAt.Load() >= called {
+		return nil
+	}
+	began := v.wall()
+	changes, next, err := v.feed.Changes(ctx, v.cursor)
+	if err != nil {
+		if v.okAt.Swap(0) != 0 && ctx.Err() == nil {
+			v.log.Warn("session change feed unavailable: every request checks the database", "error", err)
+		}
+		v.cleared = false
+		return err
+	}
+	v.mu.Lock()
+	if !v.cleared || v.cursor == 0 {
+		// First read, or the first after a failure: anything may have
+		// happened meanwhile, so start from an empty view.
+		clear(v.entries)
+		clear(v.seen)
+		v.gen++
+		v.cleared = true
+		if v.okAt.Load() == 0 && v.cursor != 0 {
+			v.log.Info("session change feed back")
+		}
+		changes = nil
+	}
+	dropped := false
+	for _, c := range changes {
+		if _, dup := v.seen[c.Seq]; dup {
+			continue
+		}
+		v.seen[c.Seq] = c.Pos
+		dropped = true
+		if c.SessionID != "" {
+			delete(v.entries, c.SessionID)
+		}
+		if c.UserID != "" {
+			for id, st := range v.entries {
+				if st.UserID == c.UserID {
+					delete(v.entries, id)
+				}
+			}
+		}
+	}
+	if dropped {
+		v.gen++
+	}
+	v.cursor = max(next, v.cursor)
+	for seq, pos := range v.seen {
+		if pos < v.cursor {
+			delete(v.seen, seq)
+		}
+	}
+	v.mu.Unlock()
+	v.okAt.Store(began.UnixNano())
+	return nil
+}
+
+// lookup returns the cached state of a live session.
+func (v *View) lookup(sessionID string) (State, bool) {
+	if !v.Fresh() {
+		v.fallbacks.Add(1)
+		return State{}, false
+	}
+	v.mu.Lock()
+	st, ok := v.entries[sessionID]
+	v.mu.Unlock()
+	if ok {
+		v.hits.Add(1)
+	} else {
+		v.misses.Add(1)
+	}
+	return st, ok
+}
+
+// generation is read before the database read whose result store keeps.
+func (v *View) generation() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.gen
+}
+
+// store keeps a live session's state read from the database, unless a
+// change was applied since gen was read (the read may predate it).
+func (v *View) store(gen uint64, sessionID string, st State) {
+	if !v.Fresh() {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.gen != gen {
+		return
+	}
+	if len(v.entries) >= viewMaxEntries {
+		for id := range v.entries { // Go's map order: a random victim
+			delete(v.entries, id)
+			break
+		}
+	}
+	v.entries[sessionID] = st
+}
+
+// Stats reports cache hits, misses and requests answered from the database
+// because the feed was not current.
+func (v *View) Stats() (hits, misses, fallbacks uint64) {
+	return v.hits.Load(), v.misses.Load(), v.fallbacks.Load()
+}

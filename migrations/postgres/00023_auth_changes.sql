@@ -1,0 +1,55 @@
+-- +goose Up
+-- Every change that can end a session's right to be used (a revocation, a
+-- deleted session, a deactivated, re-roled or deleted account), written by
+-- triggers so that no code path can forget it. Each instance reads the rows
+-- of transactions it has not yet seen finish to drop its cached session
+-- states: pos is the writing transaction's id, and a reader that has seen
+-- every transaction below its snapshot's xmin finish has missed nothing, in
+-- whatever order they committed. Rows older than an hour are pruned.
+CREATE TABLE auth_changes (
+    seq        BIGSERIAL PRIMARY KEY,
+    pos        BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+    session_id UUID,
+    user_id    UUID,
+    changed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX auth_changes_pos_idx ON auth_changes (pos);
+CREATE INDEX auth_changes_changed_idx ON auth_changes (changed_at);
+
+-- +goose StatementBegin
+CREATE FUNCTION auth_changes_session() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO auth_changes (session_id) VALUES (OLD.id);
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION auth_changes_user() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO auth_changes (user_id) VALUES (OLD.id);
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER sessions_auth_change AFTER UPDATE OF revoked_at, expires_at, user_id ON sessions
+FOR EACH ROW WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at OR OLD.expires_at IS DISTINCT FROM NEW.expires_at OR OLD.user_id IS DISTINCT FROM NEW.user_id)
+EXECUTE FUNCTION auth_changes_session();
+CREATE TRIGGER sessions_auth_delete AFTER DELETE ON sessions
+FOR EACH ROW EXECUTE FUNCTION auth_changes_session();
+CREATE TRIGGER users_auth_change AFTER UPDATE OF is_active, role ON users
+FOR EACH ROW WHEN (OLD.is_active IS DISTINCT FROM NEW.is_active OR OLD.role IS DISTINCT FROM NEW.role)
+EXECUTE FUNCTION auth_changes_user();
+CREATE TRIGGER users_auth_delete AFTER DELETE ON users
+FOR EACH ROW EXECUTE FUNCTION auth_changes_user();
+
+-- +goose Down
+DROP TRIGGER users_auth_delete ON users;
+DROP TRIGGER users_auth_change ON users;
+DROP TRIGGER sessions_auth_delete ON sessions;
+DROP TRIGGER sessions_auth_change ON sessions;
+DROP FUNCTION auth_changes_user();
+DROP FUNCTION auth_changes_session();
+DROP TABLE auth_changes;
