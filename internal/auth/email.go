@@ -31,7 +31,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, p Principal, newEmail,
 	if err != nil {
 		return apperr.Field("body", "new_email", err.Error())
 	}
-	u, err := s.users.ByID(ctx, p.UserID)
+	u, err := user.Self(ctx, s.users, p)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p Principal, token str
 		if t.UserID != p.UserID || t.Email == "" {
 			return ErrInvalidMailToken
 		}
-		u, err := st.Users().ByID(ctx, p.UserID)
+		u, err := user.Self(ctx, st.Users(), p)
 		if err != nil {
 			return err
 		}
@@ -209,7 +209,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 // ResendVerification mails the caller a new verification link (voiding
 // the earlier ones) unless the address is verified already.
 func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
-	u, err := s.users.ByID(ctx, p.UserID)
+	u, err := user.Self(ctx, s.users, p)
 	if err != nil {
 		return err
 	}

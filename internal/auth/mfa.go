@@ -329,7 +329,7 @@ func (s *Service) EnrolTOTP(ctx context.Context, p Principal, pw string) (Enrolm
 	if err := s.requireMFA(); err != nil {
 		return Enrolment{}, err
 	}
-	u, err := s.users.ByID(ctx, p.UserID)
+	u, err := user.Self(ctx, s.users, p)
 	if err != nil {
 		return Enrolment{}, err
 	}
@@ -468,7 +468,7 @@ func (s *Service) DisableTOTP(ctx context.Context, p Principal, pw string, f Sec
 	if err := s.requireMFA(); err != nil {
 		return err
 	}
-	u, err := s.users.ByID(ctx, p.UserID)
+	u, err := user.Self(ctx, s.users, p)
 	if err != nil {
 		return err
 	}
@@ -501,7 +501,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p Principal, pw s
 	if err := s.requireMFA(); err != nil {
 		return nil, err
 	}
-	u, err := s.users.ByID(ctx, p.UserID)
+	u, err := user.Self(ctx, s.users, p)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 // holds them may be the reason for the change), voids the reset links
 // already mailed, stores the new hash and records the event.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) error {
-	u, err := s.users.ByID(ctx, p.UserID)
+	u, err := user.Self(ctx, s.users, p)
 	if err != nil {
 		return err
 	}

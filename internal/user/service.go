@@ -127,7 +127,7 @@ func requireAdmin(p identity.Principal) error {
 
 // Me returns the caller's account.
 func (s *Service) Me(ctx context.Context, p identity.Principal) (User, error) {
-	return s.store.ByID(ctx, p.UserID)
+	return Self(ctx, s.store, p)
 }
 
 // UpdateMe changes the caller's profile. Only fields whose value actually
@@ -145,7 +145,7 @@ func (s *Service) UpdateMe(ctx context.Context, p identity.Principal, patch Patc
 		}
 	}
 	err := s.tx.InTx(ctx, func(st Stores) error {
-		u, err := st.Users().ByID(ctx, p.UserID)
+		u, err := Self(ctx, st.Users(), p)
 		if err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func (s *Service) UpdateMe(ctx context.Context, p identity.Principal, patch Patc
 // DeleteMe deletes the caller's account after checking their password. The
 // last active admin cannot leave, so that the service always has one.
 func (s *Service) DeleteMe(ctx context.Context, p identity.Principal, pw string) error {
-	u, err := s.store.ByID(ctx, p.UserID)
+	u, err := Self(ctx, s.store, p)
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,12 @@ package user
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"secureapi/internal/audit"
 	"secureapi/internal/file"
+	"secureapi/internal/identity"
 	"secureapi/internal/pat"
 	"secureapi/internal/platform/apperr"
 )
@@ -37,7 +39,10 @@ type User struct {
 }
 
 var (
-	ErrNotFound      = apperr.New(apperr.NotFound, "No such user.")
+	ErrNotFound = apperr.New(apperr.NotFound, "No such user.")
+	// ErrCallerGone is the answer to a caller whose own account was deleted
+	// after its access token was checked: the token is no longer good.
+	ErrCallerGone    = apperr.New(apperr.Unauthorized, "Missing, invalid or expired access token.")
 	ErrEmailTaken    = apperr.New(apperr.Conflict, "This email is already registered.")
 	ErrUsernameTaken = apperr.New(apperr.Conflict, "This username is already taken.")
 )
@@ -87,4 +92,14 @@ type Stores interface {
 // single writer connection is held until fn returns).
 type UnitOfWork interface {
 	InTx(ctx context.Context, fn func(Stores) error) error
+}
+
+// Self returns the caller's own account. An account deleted since the
+// caller's token was checked is ErrCallerGone (401), not a 404.
+func Self(ctx context.Context, st Store, p identity.Principal) (User, error) {
+	u, err := st.ByID(ctx, p.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, ErrCallerGone
+	}
+	return u, err
 }

@@ -46,6 +46,7 @@ type Env struct {
 	Clock   *Clock
 	Logs    *SyncBuffer
 	DataDir string
+	vars    map[string]string
 }
 
 // BaseEnv is the configuration every test app starts from: development mode,
@@ -91,21 +92,34 @@ func New(t testing.TB, engine string, overrides map[string]string) *Env {
 			vars[k] = v
 		}
 	}
+	e := start(t, engine, vars, &Clock{now: time.Now().UTC()}, app.Options{})
+	if _, _, err := Spec(); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	return e
+}
+
+func start(t testing.TB, engine string, vars map[string]string, clock *Clock, opts app.Options) *Env {
+	t.Helper()
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, "")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	logs := &SyncBuffer{}
-	clock := &Clock{now: time.Now().UTC()}
-	a, err := app.New(context.Background(), cfg, logging.New(logs, "debug", "json"), app.Options{Now: clock.Now})
+	opts.Now = clock.Now
+	a, err := app.New(context.Background(), cfg, logging.New(logs, "debug", "json"), opts)
 	if err != nil {
 		t.Fatalf("app: %v", err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if _, _, err := Spec(); err != nil {
-		t.Fatalf("openapi.yaml: %v", err)
-	}
-	return &Env{Engine: engine, App: a, Clock: clock, Logs: logs, DataDir: dataDir}
+	return &Env{Engine: engine, App: a, Clock: clock, Logs: logs, DataDir: vars["DATA_DIR"], vars: vars}
+}
+
+// Twin starts a second instance on e's database, configuration and clock,
+// as a second server process would run beside the first.
+func (e *Env) Twin(t testing.TB, opts app.Options) *Env {
+	t.Helper()
+	return start(t, e.Engine, e.vars, e.Clock, opts)
 }
 
 // Each runs fn once per engine, each with a fresh app on a database of its

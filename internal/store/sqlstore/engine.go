@@ -50,6 +50,11 @@ var (
 	ErrInvalidText = errors.New("text the database cannot store")
 )
 
+// errGone is what a client sees for ErrForeignKey: every row the API
+// inserts refers to the caller's own account or session, so a missing one
+// was deleted after the caller's credentials were checked.
+var errGone = apperr.New(apperr.Unauthorized, "The account or session of this request no longer exists.")
+
 // errInvalidText is what a client sees for ErrInvalidText.
 var errInvalidText = apperr.New(apperr.Invalid, "The request contains text that cannot be stored (control characters or invalid UTF-8).")
 
@@ -118,6 +123,9 @@ func (b base) mapErr(err error, notFound error, unique map[string]error) error {
 	err = b.e.MapError(err)
 	if errors.Is(err, ErrInvalidText) {
 		return fmt.Errorf("%w: %w", errInvalidText, err)
+	}
+	if errors.Is(err, ErrForeignKey) {
+		return fmt.Errorf("%w: %w", errGone, err)
 	}
 	if errors.Is(err, ErrNoRows) || errors.Is(err, ErrInvalidInput) {
 		return fmt.Errorf("%w", notFound)
