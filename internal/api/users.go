@@ -16,14 +16,12 @@ func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMe
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.Users.Me(ctx, p)
+	pr, err := s.Auth.Profile(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.apiUser(ctx, u)
-	if err != nil {
-		return nil, err
-	}
+	out := toAPIUser(pr.User)
+	out.MfaEnabled = pr.MFAEnabled
 	return gen.GetMe200JSONResponse{Body: out}, nil
 }
 

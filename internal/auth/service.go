@@ -700,6 +700,31 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	return principal(st, claims)
 }
 
+// Profile returns the caller's account as its owner sees it, from the view
+// when it holds it.
+func (s *Service) Profile(ctx context.Context, p Principal) (Profile, error) {
+	var gen uint64
+	if s.view != nil {
+		if pr, ok := s.view.profile(p.UserID); ok {
+			return pr, nil
+		}
+		gen = s.view.generation()
+	}
+	u, err := user.Self(ctx, s.users, p)
+	if err != nil {
+		return Profile{}, err
+	}
+	on, err := s.mfaOn(ctx, u.ID)
+	if err != nil {
+		return Profile{}, err
+	}
+	pr := Profile{User: u, MFAEnabled: on}
+	if s.view != nil {
+		s.view.storeProfile(gen, pr)
+	}
+	return pr, nil
+}
+
 // principal is the caller of a live session's access token.
 func principal(st State, claims token.Claims) (Principal, error) {
 	if st.UserID != claims.Subject {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"secureapi/internal/user"
 )
 
 // Change is one row of the database's change feed: a session (SessionID)
@@ -40,8 +42,9 @@ const (
 	viewMaxEntries = 100_000
 )
 
-// View is an in-memory copy of the state of live sessions, so that a
-// request with a valid access token needs no database read. It is exact:
+// View is an in-memory copy of the state of live sessions and of the
+// accounts they belong to, so that a request with a valid access token, and
+// a read of the caller's own account, need no database read. It is exact:
 // entries are dropped by the change feed that database triggers fill (read
 // every viewPoll, and at once after this instance's own writes, see Sync),
 // and it is used only while that feed is known to be current.
@@ -50,9 +53,10 @@ type View struct {
 	log  *slog.Logger
 	wall func() time.Time
 
-	mu      sync.Mutex
-	entries map[string]State // live sessions by id
-	gen     uint64           // bumped whenever entries may have lost a change
+	mu       sync.Mutex
+	entries  map[string]State   // live sessions by id
+	profiles map[string]Profile // accounts by id
+	gen      uint64             // bumped whenever the maps may have lost a change
 
 	pollMu sync.Mutex
 	cursor int64
@@ -68,7 +72,7 @@ type View struct {
 
 // NewView returns a view over feed; Run keeps it current.
 func NewView(feed Feed, log *slog.Logger) *View {
-	return &View{feed: feed, log: log, wall: time.Now, entries: map[string]State{}, seen: map[int64]int64{}}
+	return &View{feed: feed, log: log, wall: time.Now, entries: map[string]State{}, profiles: map[string]Profile{}, seen: map[int64]int64{}}
 }
 
 // Run reads the feed every viewPoll until ctx ends.
@@ -122,6 +126,7 @@ func (v *View) Sync(ctx context.Context) error {
 		// First read, or the first after a failure: anything may have
 		// happened meanwhile, so start from an empty view.
 		clear(v.entries)
+		clear(v.profiles)
 		clear(v.seen)
 		v.gen++
 		v.cleared = true
@@ -141,6 +146,7 @@ func (v *View) Sync(ctx context.Context) error {
 			delete(v.entries, c.SessionID)
 		}
 		if c.UserID != "" {
+			delete(v.profiles, c.UserID)
 			for id, st := range v.entries {
 				if st.UserID == c.UserID {
 					delete(v.entries, id)
@@ -197,13 +203,52 @@ func (v *View) store(gen uint64, sessionID string, st State) {
 	if v.gen != gen {
 		return
 	}
-	if len(v.entries) >= viewMaxEntries {
-		for id := range v.entries { // Go's map order: a random victim
-			delete(v.entries, id)
-			break
-		}
-	}
+	evictOne(v.entries)
 	v.entries[sessionID] = st
+}
+
+// evictOne makes room in a full map by dropping a random entry (Go's map
+// order).
+func evictOne[V any](m map[string]V) {
+	if len(m) < viewMaxEntries {
+		return
+	}
+	for id := range m {
+		delete(m, id)
+		return
+	}
+}
+
+// Profile is an account as its owner sees it.
+type Profile struct {
+	User       user.User
+	MFAEnabled bool
+}
+
+// profile returns a cached account.
+func (v *View) profile(userID string) (Profile, bool) {
+	if !v.Fresh() {
+		return Profile{}, false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	p, ok := v.profiles[userID]
+	return p, ok
+}
+
+// storeProfile keeps an account read from the database, unless a change
+// was applied since gen was read.
+func (v *View) storeProfile(gen uint64, p Profile) {
+	if !v.Fresh() {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.gen != gen {
+		return
+	}
+	evictOne(v.profiles)
+	v.profiles[p.User.ID] = p
 }
 
 // Stats reports cache hits, misses and requests answered from the database

@@ -125,10 +125,6 @@ func requireAdmin(p identity.Principal) error {
 	return nil
 }
 
-// Me returns the caller's account.
-func (s *Service) Me(ctx context.Context, p identity.Principal) (User, error) {
-	return Self(ctx, s.store, p)
-}
 
 // UpdateMe changes the caller's profile. Only fields whose value actually
 // changes are written and audited (by name, never by value).

@@ -154,7 +154,7 @@ func TestMeAndUpdateMe(t *testing.T) {
 		alice := f.user("alice", user.RoleUser)
 		f.user("bob", user.RoleUser)
 
-		me, err := f.svc.Me(f.ctx, alice)
+		me, err := user.Self(f.ctx, f.stores.Users, alice)
 		if err != nil || me.Username != "alice" {
 			t.Fatalf("Me = %+v, %v", me, err)
 		}

@@ -1,7 +1,9 @@
 -- +goose Up
--- Every change that can end a session's right to be used (a revocation, a
--- deleted session, a deactivated, re-roled or deleted account), written by
--- triggers so that no code path can forget it. Each instance reads the rows
+-- Every change that can end a session's right to be used or change what an
+-- account looks like (a revocation, a deleted session, any change to an
+-- account row, a second factor turned on or off, a deleted account), written
+-- by triggers so that no code path can forget it. A write that changes
+-- nothing (LockUser) records nothing. Each instance reads the rows
 -- of transactions it has not yet seen finish to drop its cached session
 -- states: pos is the writing transaction's id, and a reader that has seen
 -- every transaction below its snapshot's xmin finish has missed nothing, in
@@ -39,13 +41,36 @@ FOR EACH ROW WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at OR OLD.expires
 EXECUTE FUNCTION auth_changes_session();
 CREATE TRIGGER sessions_auth_delete AFTER DELETE ON sessions
 FOR EACH ROW EXECUTE FUNCTION auth_changes_session();
-CREATE TRIGGER users_auth_change AFTER UPDATE OF is_active, role ON users
-FOR EACH ROW WHEN (OLD.is_active IS DISTINCT FROM NEW.is_active OR OLD.role IS DISTINCT FROM NEW.role)
+CREATE TRIGGER users_auth_change AFTER UPDATE ON users
+FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
 EXECUTE FUNCTION auth_changes_user();
 CREATE TRIGGER users_auth_delete AFTER DELETE ON users
 FOR EACH ROW EXECUTE FUNCTION auth_changes_user();
 
+-- +goose StatementBegin
+CREATE FUNCTION auth_changes_mfa() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO auth_changes (user_id) VALUES (OLD.user_id);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO auth_changes (user_id) VALUES (NEW.user_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER mfa_auth_insert AFTER INSERT OR DELETE ON mfa_totp
+FOR EACH ROW EXECUTE FUNCTION auth_changes_mfa();
+CREATE TRIGGER mfa_auth_change AFTER UPDATE OF confirmed_at, user_id ON mfa_totp
+FOR EACH ROW WHEN (OLD.confirmed_at IS DISTINCT FROM NEW.confirmed_at OR OLD.user_id IS DISTINCT FROM NEW.user_id)
+EXECUTE FUNCTION auth_changes_mfa();
+
 -- +goose Down
+DROP TRIGGER mfa_auth_change ON mfa_totp;
+DROP TRIGGER mfa_auth_insert ON mfa_totp;
+DROP FUNCTION auth_changes_mfa();
 DROP TRIGGER users_auth_delete ON users;
 DROP TRIGGER users_auth_change ON users;
 DROP TRIGGER sessions_auth_delete ON sessions;
