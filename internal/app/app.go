@@ -212,6 +212,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return float64(n)
 	})
 	a.Metrics.GaugeFunc("password_hash_in_use", "Password hashes running now.", func() float64 { n, _ := a.Hasher.Stats(); return float64(n) })
+	a.Metrics.GaugeFunc("session_view_fresh", "1 while the session change feed is current and session checks are served from memory; 0 while every request checks the database.", func() float64 {
+		if a.View.Fresh() {
+			return 1
+		}
+		return 0
+	})
+	a.Metrics.CounterFunc("session_view_hits_total", "Session checks served from memory.", func() float64 { h, _, _ := a.View.Stats(); return float64(h) })
+	a.Metrics.CounterFunc("session_view_misses_total", "Session checks read from the database and then cached.", func() float64 { _, m, _ := a.View.Stats(); return float64(m) })
+	a.Metrics.CounterFunc("session_view_fallbacks_total", "Session checks read from the database because the change feed was not current.", func() float64 { _, _, f := a.View.Stats(); return float64(f) })
 	a.Metrics.GaugeFunc("password_hash_waiting", "Logins waiting for a password-hashing slot.", func() float64 { _, n := a.Hasher.Stats(); return float64(n) })
 
 	mem := ratelimit.NewMemory()
