@@ -51,7 +51,9 @@ const (
 type View struct {
 	feed Feed
 	log  *slog.Logger
-	wall func() time.Time
+	// base anchors the monotonic clock that times are kept on, so a jump
+	// of the wall clock cannot make a stale view look fresh.
+	base time.Time
 
 	mu       sync.Mutex
 	entries  map[string]State   // live sessions by id
@@ -61,8 +63,8 @@ type View struct {
 	pollMu sync.Mutex
 	cursor int64
 	seen   map[int64]int64 // Seq -> Pos of rows the cursor has not passed yet
-	// okAt is the wall time (UnixNano) at which the last successful read
-	// of the feed began; 0 while the feed is failing.
+	// okAt is the time (see since) at which the last successful read of
+	// the feed began; 0 while the feed is failing.
 	okAt atomic.Int64
 	// cleared is false after a failed read: the next good one starts over.
 	cleared bool
@@ -72,18 +74,18 @@ type View struct {
 
 // NewView returns a view over feed; Run keeps it current.
 func NewView(feed Feed, log *slog.Logger) *View {
-	return &View{feed: feed, log: log, wall: time.Now, entries: map[string]State{}, profiles: map[string]Profile{}, seen: map[int64]int64{}}
+	return &View{feed: feed, log: log, base: time.Now(), entries: map[string]State{}, profiles: map[string]Profile{}, seen: map[int64]int64{}}
 }
 
 // Run reads the feed every viewPoll until ctx ends.
 func (v *View) Run(ctx context.Context) {
 	t := time.NewTicker(viewPoll)
 	defer t.Stop()
-	lastPrune := v.wall()
+	lastPrune := time.Now()
 	for {
 		_ = v.Sync(ctx)
-		if v.wall().Sub(lastPrune) > viewPruneEvery {
-			lastPrune = v.wall()
+		if time.Since(lastPrune) > viewPruneEvery {
+			lastPrune = time.Now()
 			if err := v.feed.Prune(ctx, viewPruneAge); err != nil && ctx.Err() == nil {
 				v.log.Warn("prune the session change feed", "error", err)
 			}
@@ -96,23 +98,26 @@ func (v *View) Run(ctx context.Context) {
 	}
 }
 
+// since is the monotonic time since the view was made, never 0.
+func (v *View) since() int64 { return int64(time.Since(v.base)) + 1 }
+
 // Fresh reports whether cached states may be used now.
 func (v *View) Fresh() bool {
 	ok := v.okAt.Load()
-	return ok != 0 && v.wall().Sub(time.Unix(0, ok)) < viewStaleAfter
+	return ok != 0 && v.since()-ok < int64(viewStaleAfter)
 }
 
 // Sync reads the feed unless a read that began after Sync was called has
 // already succeeded, and applies it. After a write, it makes this
 // instance's own revocations effective before the response goes out.
 func (v *View) Sync(ctx context.Context) error {
-	called := v.wall().UnixNano()
+	called := v.since()
 	v.pollMu.Lock()
 	defer v.pollMu.Unlock()
 	if v.okAt.Load() >= called {
 		return nil
 	}
-	began := v.wall()
+	began := v.since()
 	changes, next, err := v.feed.Changes(ctx, v.cursor)
 	if err != nil {
 		if v.okAt.Swap(0) != 0 && ctx.Err() == nil {
@@ -164,7 +169,7 @@ func (v *View) Sync(ctx context.Context) error {
 		}
 	}
 	v.mu.Unlock()
-	v.okAt.Store(began.UnixNano())
+	v.okAt.Store(began)
 	return nil
 }
 
