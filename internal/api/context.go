@@ -58,6 +58,9 @@ func syncView(v *auth.View) echo.MiddlewareFunc {
 			}
 			ctx := context.WithoutCancel(c.Request().Context())
 			c.Response().Before(func() {
+				if c.Response().Status == http.StatusTooManyRequests {
+					return // refused before any work: a flood of these costs no reads
+				}
 				sctx, cancel := context.WithTimeout(ctx, viewSyncTimeout)
 				defer cancel()
 				// A failure leaves the view unusable until a read succeeds.
