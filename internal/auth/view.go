@@ -200,6 +200,12 @@ func (v *View) generation() uint64 {
 // store keeps a live session's state read from the database, unless a
 // change was applied since gen was read (the read may predate it).
 func (v *View) store(gen uint64, sessionID string, st State) {
+	keep(v, gen, v.entries, sessionID, st)
+}
+
+// keep puts a value read from the database into m (one of the view's
+// maps), unless the view is stale or a change was applied since gen.
+func keep[V any](v *View, gen uint64, m map[string]V, key string, val V) {
 	if !v.Fresh() {
 		return
 	}
@@ -208,8 +214,8 @@ func (v *View) store(gen uint64, sessionID string, st State) {
 	if v.gen != gen {
 		return
 	}
-	evictOne(v.entries)
-	v.entries[sessionID] = st
+	evictOne(m)
+	m[key] = val
 }
 
 // evictOne makes room in a full map by dropping a random entry (Go's map
@@ -244,16 +250,7 @@ func (v *View) profile(userID string) (Profile, bool) {
 // storeProfile keeps an account read from the database, unless a change
 // was applied since gen was read.
 func (v *View) storeProfile(gen uint64, p Profile) {
-	if !v.Fresh() {
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.gen != gen {
-		return
-	}
-	evictOne(v.profiles)
-	v.profiles[p.User.ID] = p
+	keep(v, gen, v.profiles, p.User.ID, p)
 }
 
 // Stats reports cache hits, misses and requests answered from the database
