@@ -100,7 +100,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p Principal, token str
 	var out user.User
 	err := s.tx.InTx(ctx, func(st Stores) error {
 		tx := st.Credentials()
-		t, err := consumeMailToken(ctx, tx, PurposeEmailChange, token, now)
+		t, u, err := redeemMailToken(ctx, st, PurposeEmailChange, token, now)
 		if err != nil {
 			return err
 		}
@@ -108,10 +108,6 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p Principal, token str
 		// account's session cannot use it.
 		if t.UserID != p.UserID || t.Email == "" {
 			return ErrInvalidMailToken
-		}
-		u, err := user.Self(ctx, st.Users(), p)
-		if err != nil {
-			return err
 		}
 		u.Email, u.EmailVerifiedAt, u.UpdatedAt = t.Email, &now, now
 		if out, err = st.Users().Update(ctx, u); err != nil {
@@ -180,15 +176,8 @@ func (s *Service) accountExistsMessage(to string) mail.Message {
 func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 	now := s.clock()
 	err := s.tx.InTx(ctx, func(st Stores) error {
-		t, err := consumeMailToken(ctx, st.Credentials(), PurposeEmailVerify, token, now)
+		t, u, err := redeemMailToken(ctx, st, PurposeEmailVerify, token, now)
 		if err != nil {
-			return err
-		}
-		u, err := st.Users().ByID(ctx, t.UserID)
-		if err != nil {
-			if errors.Is(err, user.ErrNotFound) {
-				return ErrInvalidMailToken
-			}
 			return err
 		}
 		if u.Email != t.Email {

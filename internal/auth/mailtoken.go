@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"secureapi/internal/user"
 )
 
 // Every token the service sends by mail (password reset, email change,
@@ -40,18 +42,26 @@ func (s *Service) issueMailToken(ctx context.Context, tx Store, userID string, p
 	return plain, err
 }
 
-// consumeMailToken spends a token of purpose inside tx. Anything but a live
-// token of that purpose is ErrInvalidMailToken; when the caller then returns
-// an error, the transaction rolls back and the token stays unspent.
-func consumeMailToken(ctx context.Context, tx Store, purpose MailPurpose, plain string, now time.Time) (MailToken, error) {
+// redeemMailToken spends a token of purpose inside st and loads the account
+// it was issued to. Anything but a live token of that purpose, or one whose
+// account is gone, is ErrInvalidMailToken; when the caller then returns an
+// error, the transaction rolls back and the token stays unspent.
+func redeemMailToken(ctx context.Context, st Stores, purpose MailPurpose, plain string, now time.Time) (MailToken, user.User, error) {
 	if plain == "" || len(plain) > 200 {
-		return MailToken{}, ErrInvalidMailToken
+		return MailToken{}, user.User{}, ErrInvalidMailToken
 	}
-	t, err := tx.ConsumeMailToken(ctx, purpose, hashSecret(plain), now)
+	t, err := st.Credentials().ConsumeMailToken(ctx, purpose, hashSecret(plain), now)
 	if errors.Is(err, ErrNotFound) {
-		return MailToken{}, ErrInvalidMailToken
+		return MailToken{}, user.User{}, ErrInvalidMailToken
 	}
-	return t, err
+	if err != nil {
+		return MailToken{}, user.User{}, err
+	}
+	u, err := st.Users().ByID(ctx, t.UserID)
+	if errors.Is(err, user.ErrNotFound) {
+		return MailToken{}, user.User{}, ErrInvalidMailToken
+	}
+	return t, u, err
 }
 
 // link is the web page a mailed token opens. The token travels in the

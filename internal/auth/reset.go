@@ -99,14 +99,8 @@ func (s *Service) ResetPassword(ctx context.Context, resetToken, newPassword str
 	var u user.User
 	err = s.tx.InTx(ctx, func(st Stores) error {
 		tx := st.Credentials()
-		t, err := consumeMailToken(ctx, tx, PurposePasswordReset, resetToken, now)
-		if err != nil {
-			return err
-		}
-		if u, err = st.Users().ByID(ctx, t.UserID); err != nil {
-			if errors.Is(err, user.ErrNotFound) {
-				return ErrInvalidMailToken
-			}
+		var err error
+		if _, u, err = redeemMailToken(ctx, st, PurposePasswordReset, resetToken, now); err != nil {
 			return err
 		}
 		revoked, err := tx.RevokeUserSessions(ctx, u.ID, "", ReasonPasswordReset, now)
