@@ -125,7 +125,6 @@ func requireAdmin(p identity.Principal) error {
 	return nil
 }
 
-
 // UpdateMe changes the caller's profile. Only fields whose value actually
 // changes are written and audited (by name, never by value).
 func (s *Service) UpdateMe(ctx context.Context, p identity.Principal, patch Patch) (User, error) {
