@@ -401,27 +401,32 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, code string) ([]
 	if err != nil {
 		return nil, err
 	}
-	err = s.mfa.InTx(ctx, func(tx MFAStore) error {
-		confirmed, err := tx.ConfirmTOTP(ctx, p.UserID, sealed, step, now)
+	// The factor, its codes, the other sessions' revocation and the audit
+	// event commit together: no crash leaves a factor on and a session that
+	// predates it alive.
+	err = s.tx.InTx(ctx, func(st Stores) error {
+		confirmed, err := st.MFA().ConfirmTOTP(ctx, p.UserID, sealed, step, now)
 		if err != nil {
 			return err
 		}
 		if !confirmed {
 			return ErrMFANotPending // enrolled again, or confirmed, meanwhile
 		}
-		return tx.ReplaceRecoveryCodes(ctx, p.UserID, hashes, now)
+		if err := st.MFA().ReplaceRecoveryCodes(ctx, p.UserID, hashes, now); err != nil {
+			return err
+		}
+		revoked, err := st.Credentials().RevokeUserSessions(ctx, p.UserID, p.SessionID, ReasonMFAEnabled, now)
+		if err != nil {
+			return err
+		}
+		return s.recordIn(ctx, st, audit.Entry{
+			ActorID: p.UserID, Action: "mfa.totp.enabled", TargetType: "user", TargetID: p.UserID,
+			Details: map[string]any{"revoked_sessions": len(revoked)},
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	revoked, err := s.sessions.RevokeUserSessions(ctx, p.UserID, p.SessionID, ReasonMFAEnabled, now)
-	if err != nil {
-		return nil, fmt.Errorf("revoke other sessions after enabling MFA: %w", err)
-	}
-	s.record(ctx, audit.Entry{
-		ActorID: p.UserID, Action: "mfa.totp.enabled", TargetType: "user", TargetID: p.UserID,
-		Details: map[string]any{"revoked_sessions": len(revoked)},
-	})
 	return codes, nil
 }
 
@@ -481,18 +486,9 @@ func (s *Service) DisableTOTP(ctx context.Context, p Principal, pw string, f Sec
 	if err := s.checkBothFactors(ctx, u, pw, f, "mfa.totp.disabled"); err != nil {
 		return err
 	}
-	if err := s.removeMFA(ctx, u.ID); err != nil {
-		return err
-	}
-	revoked, err := s.sessions.RevokeUserSessions(ctx, u.ID, p.SessionID, ReasonMFADisabled, s.clock())
-	if err != nil {
-		return fmt.Errorf("revoke other sessions after disabling MFA: %w", err)
-	}
-	s.record(ctx, audit.Entry{
+	return s.removeMFA(ctx, u.ID, p.SessionID, ReasonMFADisabled, audit.Entry{
 		ActorID: u.ID, Action: "mfa.totp.disabled", TargetType: "user", TargetID: u.ID,
-		Details: map[string]any{"revoked_sessions": len(revoked)},
 	})
-	return nil
 }
 
 // RegenerateRecoveryCodes replaces the caller's recovery codes, after their
@@ -569,30 +565,32 @@ func (s *Service) ResetMFA(ctx context.Context, p Principal, userID string) erro
 	} else if err != nil {
 		return err
 	}
-	if err := s.removeMFA(ctx, userID); err != nil {
-		return err
-	}
-	revoked, err := s.sessions.RevokeUserSessions(ctx, userID, "", ReasonMFAReset, s.clock())
-	if err != nil {
-		return fmt.Errorf("revoke sessions after an MFA reset: %w", err)
-	}
-	s.record(ctx, audit.Entry{
+	return s.removeMFA(ctx, userID, "", ReasonMFAReset, audit.Entry{
 		ActorID: p.UserID, Action: "mfa.reset_by_admin", TargetType: "user", TargetID: userID,
-		Details: map[string]any{"revoked_sessions": len(revoked)},
 	})
-	return nil
 }
 
-// removeMFA deletes userID's factor, recovery codes and pending challenges.
-func (s *Service) removeMFA(ctx context.Context, userID string) error {
-	return s.mfa.InTx(ctx, func(tx MFAStore) error {
+// removeMFA deletes userID's factor, recovery codes and pending challenges,
+// revokes the account's sessions but keepSession ("" for none) for reason,
+// and records e with the number revoked, all in one transaction.
+func (s *Service) removeMFA(ctx context.Context, userID, keepSession, reason string, e audit.Entry) error {
+	return s.tx.InTx(ctx, func(st Stores) error {
+		tx := st.MFA()
 		if _, err := tx.DeleteTOTP(ctx, userID); err != nil {
 			return err
 		}
 		if err := tx.DeleteRecoveryCodes(ctx, userID); err != nil {
 			return err
 		}
-		return tx.DeleteMFAChallenges(ctx, userID)
+		if err := tx.DeleteMFAChallenges(ctx, userID); err != nil {
+			return err
+		}
+		revoked, err := st.Credentials().RevokeUserSessions(ctx, userID, keepSession, reason, s.clock())
+		if err != nil {
+			return err
+		}
+		e.Details = map[string]any{"revoked_sessions": len(revoked)}
+		return s.recordIn(ctx, st, e)
 	})
 }
 

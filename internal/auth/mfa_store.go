@@ -37,11 +37,9 @@ type MFAChallenge struct {
 }
 
 // MFAStore persists second factors, recovery codes and login challenges.
-// Lookups of a missing row return ErrNotFound.
+// Lookups of a missing row return ErrNotFound. Changes that belong together
+// run in a unit of work (Stores.MFA).
 type MFAStore interface {
-	// InTx runs fn in one transaction with an MFAStore bound to it; fn must use only that store.
-	InTx(ctx context.Context, fn func(MFAStore) error) error
-
 	TOTP(ctx context.Context, userID string) (TOTP, error)
 	// StartTOTP stores a pending factor, replacing a pending one; false when a confirmed factor exists.
 	StartTOTP(ctx context.Context, userID, sealed string, now time.Time) (bool, error)

@@ -92,6 +92,8 @@ type Store interface {
 type Stores interface {
 	Users() user.Store
 	Credentials() Store
+	// MFA holds second factors, turned on and off with the sessions they revoke.
+	MFA() MFAStore
 	// AccessTokens are revoked with the sessions when a password changes.
 	AccessTokens() pat.Store
 	Outbox() mail.Store

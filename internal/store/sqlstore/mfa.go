@@ -17,10 +17,6 @@ func NewMFA(e Engine) *MFA { return &MFA{base{e: e}} }
 
 func (s *MFA) err(err error) error { return s.mapErr(err, auth.ErrNotFound, nil) }
 
-func (s *MFA) InTx(ctx context.Context, fn func(auth.MFAStore) error) error {
-	return s.inTx(ctx, func(b base) error { return fn(&MFA{b}) })
-}
-
 func (s *MFA) TOTP(ctx context.Context, userID string) (auth.TOTP, error) {
 	r, err := s.r().GetTOTP(ctx, userID)
 	if err != nil {

@@ -26,6 +26,7 @@ var (
 
 func (t *Tx) Users() user.Store       { return &Users{t.base} }
 func (t *Tx) Credentials() auth.Store { return &Sessions{t.base} }
+func (t *Tx) MFA() auth.MFAStore      { return &MFA{t.base} }
 func (t *Tx) Files() file.Store       { return &Files{t.base} }
 func (t *Tx) Audit() audit.Store      { return &Audit{t.base} }
 func (t *Tx) Outbox() mail.Store      { return &Outbox{t.base} }
