@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,6 +151,11 @@ func TestRevocationWithoutFeedFailsClosed(t *testing.T) {
 		want(t, b.Do(t, apitest.Request{URL: "/api/v1/users/me", Token: s.access}), 401)
 		other := login(t, a, victim.Email, apitest.Password)
 		want(t, b.Do(t, apitest.Request{URL: "/api/v1/users/me", Token: other.access}), 200)
+		for _, line := range []string{"session change feed unavailable: every request checks the database", "session change feed back"} {
+			if !strings.Contains(b.Logs.String(), line) {
+				t.Errorf("B's log lacks %q", line)
+			}
+		}
 	})
 }
 

@@ -66,8 +66,8 @@ type View struct {
 	// okAt is the time (see since) at which the last successful read of
 	// the feed began; 0 while the feed is failing.
 	okAt atomic.Int64
-	// cleared is false after a failed read: the next good one starts over.
-	cleared bool
+	// failing is set by a failed read: the next good one starts over.
+	failing bool
 
 	hits, misses, fallbacks atomic.Uint64
 }
@@ -120,24 +120,25 @@ func (v *View) Sync(ctx context.Context) error {
 	began := v.since()
 	changes, next, err := v.feed.Changes(ctx, v.cursor)
 	if err != nil {
-		if v.okAt.Swap(0) != 0 && ctx.Err() == nil {
+		v.okAt.Store(0)
+		if !v.failing && ctx.Err() == nil {
 			v.log.Warn("session change feed unavailable: every request checks the database", "error", err)
 		}
-		v.cleared = false
+		v.failing = true
 		return err
 	}
 	v.mu.Lock()
-	if !v.cleared || v.cursor == 0 {
+	if v.failing || v.cursor == 0 {
 		// First read, or the first after a failure: anything may have
 		// happened meanwhile, so start from an empty view.
 		clear(v.entries)
 		clear(v.profiles)
 		clear(v.seen)
 		v.gen++
-		v.cleared = true
-		if v.okAt.Load() == 0 && v.cursor != 0 {
+		if v.failing {
 			v.log.Info("session change feed back")
 		}
+		v.failing = false
 		changes = nil
 	}
 	dropped := false
