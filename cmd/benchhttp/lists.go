@@ -89,34 +89,37 @@ func benchLists(ctx context.Context, o options, apiBin, logPath, tmp string, api
 		engines = append(engines, "PostgreSQL")
 	}
 	for _, eng := range engines {
-		var sets []*listsSet
-		stopAll := func() {
-			for _, s := range sets {
-				if s.srv != nil {
-					s.srv.stop()
-				}
-			}
-		}
-		for _, size := range listSizes {
-			s := &listsSet{engine: eng, size: size}
-			sets = append(sets, s)
-			if err := s.prepare(ctx, o, apiBin, logPath, tmp, apiEnv); err != nil {
-				stopAll()
-				return fmt.Errorf("lists %s %s: %w", eng, sizeLabel(size), err)
-			}
-		}
-		err := measureLists(o, sets)
-		stopAll()
-		if eng == "PostgreSQL" {
-			for _, s := range sets {
-				_ = dropSchema(ctx, o.pgURL, s.schema) // a million rows is no thing to leave behind
-			}
-		}
-		if err != nil {
+		if err := benchListsOn(ctx, eng, o, apiBin, logPath, tmp, apiEnv); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func benchListsOn(ctx context.Context, eng string, o options, apiBin, logPath, tmp string, apiEnv func(dataDir, dbURL string) []string) error {
+	var sets []*listsSet
+	defer func() {
+		for _, s := range sets {
+			if s.srv != nil {
+				s.srv.stop()
+			}
+			if s.schema != "" {
+				// A million rows are not left behind, even after a failure
+				// or an interrupt.
+				cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_ = dropSchema(cctx, o.pgURL, s.schema)
+				cancel()
+			}
+		}
+	}()
+	for _, size := range listSizes {
+		s := &listsSet{engine: eng, size: size}
+		sets = append(sets, s)
+		if err := s.prepare(ctx, o, apiBin, logPath, tmp, apiEnv); err != nil {
+			return fmt.Errorf("lists %s %s: %w", eng, sizeLabel(size), err)
+		}
+	}
+	return measureLists(o, sets)
 }
 
 func sizeLabel(n int) string {
@@ -165,7 +168,9 @@ func (s *listsSet) prepare(ctx context.Context, o options, apiBin, logPath, tmp 
 		srv.stop()
 		return fmt.Errorf("owner: %w", err)
 	}
-	admin := exec.CommandContext(ctx, apiBin, "users", "create-admin", "--email", s.adminEmail, "--username", fmt.Sprintf("admin_%d", stamp))
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	admin := exec.CommandContext(actx, apiBin, "users", "create-admin", "--email", s.adminEmail, "--username", fmt.Sprintf("admin_%d", stamp))
 	admin.Env = append(os.Environ(), env...)
 	admin.Stdin = strings.NewReader(listsPassword + "\n")
 	if out, err := admin.CombinedOutput(); err != nil {
@@ -360,7 +365,8 @@ func statusList(r *row) string {
 // login returns an access token for an existing account.
 func login(base, email, password string) (string, error) {
 	b, _ := json.Marshal(map[string]string{"email": email, "password": password})
-	res, err := http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(string(b)))
+	client := &http.Client{Timeout: 10 * time.Second}
+	res, err := client.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(string(b)))
 	if err != nil {
 		return "", err
 	}
