@@ -53,7 +53,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each measured run")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions (medians are reported)")
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections for the read scenarios")
-	list := flag.String("scenarios", "health,me,login,upload,cold,idle", "comma-separated scenarios")
+	list := flag.String("scenarios", "health,me,login,upload,lists,cold,idle", "comma-separated scenarios")
 	flag.StringVar(&o.pgURL, "pg", os.Getenv("BENCH_DATABASE_URL"), "PostgreSQL URL for the PostgreSQL scenarios (a database the benchmark may fill)")
 	flag.Parse()
 	o.scenarios = map[string]bool{}
@@ -381,6 +381,11 @@ func run(ctx context.Context, o options) error {
 			rows = append(rows, r)
 		}
 		printTable(os.Stdout, "POST /api/v1/files, 1 MiB, 4 clients", rows, 0)
+	}
+	if o.scenarios["lists"] {
+		if err := benchLists(ctx, o, bins["api"], logPath, tmp, apiEnv); err != nil {
+			return err
+		}
 	}
 	if o.scenarios["cold"] || o.scenarios["idle"] {
 		fmt.Printf("\n### Start-up and idle memory (SQLite, existing data directory)\n\n| measure | median | runs |\n|---|---:|---|\n")

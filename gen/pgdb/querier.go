@@ -63,6 +63,11 @@ type Querier interface {
 	ListAuditEvents(ctx context.Context, arg ListAuditEventsParams) ([]AuditEvent, error)
 	ListExpiredAccessTokens(ctx context.Context, arg ListExpiredAccessTokensParams) ([]AccessToken, error)
 	ListFilesAfter(ctx context.Context, arg ListFilesAfterParams) ([]File, error)
+	// One range of files_owner_idx, (owner, nil UUID) <= (owner_id, id) < (owner,
+	// cursor), rather than "owner_id = @owner_id AND id < @cursor ORDER BY id DESC":
+	// that order is also the primary key's, and PostgreSQL may walk the primary key
+	// and filter by owner, reading every newer file of every other owner before an
+	// owner's older files (500,000 rows for one page at a million files).
 	ListFilesByOwner(ctx context.Context, arg ListFilesByOwnerParams) ([]File, error)
 	ListLiveAccessTokens(ctx context.Context, arg ListLiveAccessTokensParams) ([]AccessToken, error)
 	ListStorageKeysByOwner(ctx context.Context, ownerID string) ([]string, error)

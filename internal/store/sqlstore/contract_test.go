@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -204,6 +205,48 @@ func TestFileStoreContract(t *testing.T) {
 		_, err = st.Files.Create(ctx, file.File{ID: newID(t), OwnerID: newID(t), Filename: "a", ContentType: "text/plain", StorageKey: newID(t), CreatedAt: time.Now()})
 		if err == nil {
 			t.Fatal("file with unknown owner was stored")
+		}
+	})
+}
+
+// A page holds one owner's files, newest first, however the owners' files
+// interleave, and the cursor continues exactly where the page ended.
+func TestFileStoreListsOneOwnersPages(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		st := store.New(db)
+		owners := []user.User{mkUser(t, st.Users, "a@example.com", "a"), mkUser(t, st.Users, "b@example.com", "b")}
+		want := map[string][]string{}
+		for i := range 7 {
+			o := owners[i%2]
+			f, err := st.Files.Create(ctx, file.File{ID: newID(t), OwnerID: o.ID, Filename: "f.txt", ContentType: "text/plain", Size: 1, SHA256: "x", StorageKey: newID(t), CreatedAt: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[o.ID] = append([]string{f.ID}, want[o.ID]...)
+		}
+		for _, o := range owners {
+			var got []string
+			before := ""
+			for range 10 {
+				page, err := st.Files.ListByOwner(ctx, o.ID, before, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				for _, f := range page {
+					if f.OwnerID != o.ID {
+						t.Fatalf("%s's page holds %s's file", o.Username, f.OwnerID)
+					}
+					got = append(got, f.ID)
+				}
+				before = page[len(page)-1].ID
+			}
+			if !slices.Equal(got, want[o.ID]) {
+				t.Errorf("%s's pages = %v, want %v", o.Username, got, want[o.ID])
+			}
 		}
 	})
 }
