@@ -26,6 +26,13 @@ WHERE user_id = @user_id AND confirmed_at IS NOT NULL AND last_used_step < @step
 -- Replaces a secret sealed under an older key, unless it changed meanwhile.
 UPDATE mfa_totp SET secret = @new_secret WHERE user_id = @user_id AND secret = @old_secret;
 
+-- name: ConfirmedTOTPInRange :many
+-- The accounts with a confirmed factor whose ids lie in lo..hi: one read
+-- for a page of accounts instead of one per account.
+SELECT user_id FROM mfa_totp
+WHERE confirmed_at IS NOT NULL AND user_id >= @lo AND user_id <= @hi
+ORDER BY user_id;
+
 -- name: DeleteTOTP :execrows
 DELETE FROM mfa_totp WHERE user_id = @user_id;
 

@@ -37,6 +37,42 @@ func (q *Queries) ConfirmTOTP(ctx context.Context, arg ConfirmTOTPParams) (int64
 	return result.RowsAffected()
 }
 
+const confirmedTOTPInRange = `-- name: ConfirmedTOTPInRange :many
+SELECT user_id FROM mfa_totp
+WHERE confirmed_at IS NOT NULL AND user_id >= ?1 AND user_id <= ?2
+ORDER BY user_id
+`
+
+type ConfirmedTOTPInRangeParams struct {
+	Lo string
+	Hi string
+}
+
+// The accounts with a confirmed factor whose ids lie in lo..hi: one read
+// for a page of accounts instead of one per account.
+func (q *Queries) ConfirmedTOTPInRange(ctx context.Context, arg ConfirmedTOTPInRangeParams) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, confirmedTOTPInRange, arg.Lo, arg.Hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var user_id string
+		if err := rows.Scan(&user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, user_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const consumeMFAChallenge = `-- name: ConsumeMFAChallenge :execrows
 UPDATE mfa_challenges SET used_at = ?1
 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1

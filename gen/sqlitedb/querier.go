@@ -20,6 +20,9 @@ type Querier interface {
 	// Confirms the pending factor whose secret the code was checked against; a
 	// factor enrolled again in the meantime has another secret and stays pending.
 	ConfirmTOTP(ctx context.Context, arg ConfirmTOTPParams) (int64, error)
+	// The accounts with a confirmed factor whose ids lie in lo..hi: one read
+	// for a page of accounts instead of one per account.
+	ConfirmedTOTPInRange(ctx context.Context, arg ConfirmedTOTPInRangeParams) ([]string, error)
 	ConsumeMFAChallenge(ctx context.Context, arg ConsumeMFAChallengeParams) (int64, error)
 	// Spends an unexpired, unused token of one purpose; a second use finds nothing.
 	ConsumeMailToken(ctx context.Context, arg ConsumeMailTokenParams) (ConsumeMailTokenRow, error)

@@ -111,11 +111,18 @@ func (s *Server) ListUsers(ctx context.Context, req gen.ListUsersRequestObject) 
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]string, len(us))
+	for i, u := range us {
+		ids[i] = u.ID
+	}
+	mfa, err := s.Auth.MFAEnabledAmong(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := gen.UserList{Items: make([]gen.User, len(us))}
 	for i, u := range us {
-		if out.Items[i], err = s.apiUser(ctx, u); err != nil {
-			return nil, err
-		}
+		out.Items[i] = toAPIUser(u)
+		out.Items[i].MfaEnabled = mfa[u.ID]
 	}
 	if next != "" {
 		out.NextCursor = &next

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"secureapi/internal/audit"
@@ -119,6 +120,23 @@ func (s *Service) mfaOn(ctx context.Context, userID string) (bool, error) {
 // the account and to admins, never the seed).
 func (s *Service) MFAEnabled(ctx context.Context, userID string) (bool, error) {
 	return s.mfaOn(ctx, userID)
+}
+
+// MFAEnabledAmong reports which of ids have a confirmed second factor, in
+// one read (a page of accounts).
+func (s *Service) MFAEnabledAmong(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if s.mfa == nil || len(ids) == 0 {
+		return out, nil
+	}
+	on, err := s.mfa.ConfirmedTOTPInRange(ctx, slices.Min(ids), slices.Max(ids))
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range on {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // MFAInUse counts the accounts with a confirmed factor; production refuses

@@ -53,6 +53,8 @@ type MFAStore interface {
 	// TOTPSecretsAfter pages through every stored seed in user id order.
 	TOTPSecretsAfter(ctx context.Context, afterUserID string, limit int) ([]SealedSecret, error)
 	CountConfirmedTOTP(ctx context.Context) (int64, error)
+	// ConfirmedTOTPInRange lists the accounts with ids in lo..hi that have a confirmed factor.
+	ConfirmedTOTPInRange(ctx context.Context, lo, hi string) ([]string, error)
 
 	// ReplaceRecoveryCodes deletes userID's recovery codes and stores hashes instead.
 	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, now time.Time) error

@@ -31,6 +31,10 @@ func (a adapter) ResealTOTP(ctx context.Context, arg sqlitedb.ResealTOTPParams) 
 	return a.q.ResealTOTP(ctx, pgdb.ResealTOTPParams(arg))
 }
 
+func (a adapter) ConfirmedTOTPInRange(ctx context.Context, arg sqlitedb.ConfirmedTOTPInRangeParams) ([]string, error) {
+	return a.q.ConfirmedTOTPInRange(ctx, pgdb.ConfirmedTOTPInRangeParams(arg))
+}
+
 func (a adapter) DeleteTOTP(ctx context.Context, userID string) (int64, error) {
 	return a.q.DeleteTOTP(ctx, userID)
 }

@@ -68,6 +68,11 @@ func (s *MFA) TOTPSecretsAfter(ctx context.Context, afterUserID string, limit in
 	return out, nil
 }
 
+func (s *MFA) ConfirmedTOTPInRange(ctx context.Context, lo, hi string) ([]string, error) {
+	ids, err := s.r().ConfirmedTOTPInRange(ctx, sqlitedb.ConfirmedTOTPInRangeParams{Lo: lo, Hi: hi})
+	return ids, s.err(err)
+}
+
 func (s *MFA) CountConfirmedTOTP(ctx context.Context) (int64, error) {
 	n, err := s.r().CountConfirmedTOTP(ctx)
 	return n, s.err(err)
