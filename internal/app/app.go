@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a.Tokens = token.NewIssuer(token.Config{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL}, a.Keys, now)
 	a.Hasher = password.NewHasher(password.Params{
 		MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations, Parallelism: cfg.Argon2Parallelism,
-	}, cfg.HashConcurrency, cfg.HashQueueTimeout)
+	}, password.Limits{Concurrency: cfg.HashConcurrency, QueueDepth: cfg.HashQueueDepth, QueueTimeout: cfg.HashQueueTimeout})
 	a.Audit = audit.NewService(a.Stores.Audit, log, now)
 	if a.Secrets, err = fieldRing(cfg); err != nil {
 		return nil, err
@@ -221,7 +221,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a.Metrics.CounterFunc("session_view_hits_total", "Session checks served from memory.", func() float64 { h, _, _ := a.View.Stats(); return float64(h) })
 	a.Metrics.CounterFunc("session_view_misses_total", "Session checks read from the database and then cached.", func() float64 { _, m, _ := a.View.Stats(); return float64(m) })
 	a.Metrics.CounterFunc("session_view_fallbacks_total", "Session checks read from the database because the change feed was not current.", func() float64 { _, _, f := a.View.Stats(); return float64(f) })
-	a.Metrics.GaugeFunc("password_hash_waiting", "Logins waiting for a password-hashing slot.", func() float64 { _, n := a.Hasher.Stats(); return float64(n) })
+	a.Metrics.GaugeFunc("password_hash_waiting", "Admitted callers waiting for a password-hashing slot.", func() float64 { _, n := a.Hasher.Stats(); return float64(n) })
 
 	mem := ratelimit.NewMemory()
 	a.closers = append(a.closers, func() error { mem.Close(); return nil })

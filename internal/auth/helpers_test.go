@@ -81,7 +81,7 @@ func newEnv(t *testing.T, db store.DB, opts ...option) *env {
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.issuer = token.NewIssuer(token.Config{Issuer: "test", Audience: "test", TTL: 15 * time.Minute}, ring, e.clock.Now)
 	e.audit = audit.NewService(e.st.Audit, log, e.clock.Now)
-	e.hasher = password.NewHasher(fastParams, 4, 5*time.Second)
+	e.hasher = password.NewHasher(fastParams, password.Limits{Concurrency: 4, QueueDepth: 8, QueueTimeout: 5 * time.Second})
 	e.sender = mail.NewSender(mail.SenderConfig{Store: e.st.Outbox, Mailer: mail.NewOutboxMailer(e.outbox, log), Now: e.clock.Now, Log: log})
 	d := auth.Deps{
 		Users: e.st.Users, Sessions: e.st.Sessions, Audit: e.audit, Hasher: e.hasher,

@@ -236,7 +236,7 @@ func TestLoginUnderSaturationDoesNotCount(t *testing.T) {
 		// Slow parameters and one slot, so one background hash keeps it
 		// busy for the whole login (several hashes in a row would leave
 		// gaps between them that the login could slip into).
-		slow := password.NewHasher(password.Params{MemoryKiB: 32 << 10, Iterations: 24, Parallelism: 1}, 1, 0)
+		slow := password.NewHasher(password.Params{MemoryKiB: 32 << 10, Iterations: 24, Parallelism: 1}, password.Limits{Concurrency: 1})
 		e := newEnv(t, db, func(d *auth.Deps) { d.Hasher = slow })
 		done := make(chan struct{})
 		go func() {
@@ -265,7 +265,7 @@ func TestLoginRehashesOldParameters(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db store.DB) {
 		e := newEnv(t, db)
 		id := e.register(t, "alice@example.com", "alice")
-		stronger := password.NewHasher(password.Params{MemoryKiB: 128, Iterations: 1, Parallelism: 1}, 2, time.Second)
+		stronger := password.NewHasher(password.Params{MemoryKiB: 128, Iterations: 1, Parallelism: 1}, password.Limits{Concurrency: 2, QueueDepth: 4, QueueTimeout: time.Second})
 		e2 := newEnv(t, db, func(d *auth.Deps) { d.Hasher = stronger })
 		e2.login(t, "alice@example.com")
 		u, _ := e.st.Users.ByID(context.Background(), id)

@@ -31,7 +31,7 @@ const pw = "Correct-Horse-9"
 
 // fastHasher keeps tests quick; the cost parameters do not change behaviour.
 var fastHasher = sync.OnceValue(func() *password.Hasher {
-	return password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, 4, time.Second)
+	return password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, password.Limits{Concurrency: 4, QueueDepth: 8, QueueTimeout: time.Second})
 })
 
 type fakeFiles struct {

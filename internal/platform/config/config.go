@@ -129,7 +129,13 @@ type Config struct {
 	Argon2Iterations  uint32 `env:"ARGON2_ITERATIONS" envDefault:"2"`
 	Argon2Parallelism uint8  `env:"ARGON2_PARALLELISM" envDefault:"1"`
 	// HashConcurrency is resolved to runtime.GOMAXPROCS(0) when set to 0.
-	HashConcurrency  int           `env:"HASH_CONCURRENCY" envDefault:"0"`
+	HashConcurrency int `env:"HASH_CONCURRENCY" envDefault:"0"`
+	// HashQueueDepth is how many callers may wait for a hashing slot; more
+	// are refused at once (429). Resolved to 2*HashConcurrency when 0, so the
+	// last in the queue waits about two hash times.
+	HashQueueDepth int `env:"HASH_QUEUE_DEPTH" envDefault:"0"`
+	// HashQueueTimeout caps an admitted caller's wait for a slot: a backstop
+	// for hashes slowed down by an overloaded machine, not the normal wait.
 	HashQueueTimeout time.Duration `env:"HASH_QUEUE_TIMEOUT" envDefault:"2s"`
 
 	PasswordMinLength    int  `env:"PASSWORD_MIN_LENGTH" envDefault:"8"`
@@ -373,6 +379,9 @@ func (c *Config) applyDynamicDefaults(vars map[string]string) {
 	}
 	if c.HashConcurrency == 0 {
 		c.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if c.HashQueueDepth == 0 {
+		c.HashQueueDepth = 2 * c.HashConcurrency
 	}
 	c.LogLevel = strings.ToLower(c.LogLevel)
 	c.LogFormat = strings.ToLower(c.LogFormat)

@@ -164,6 +164,7 @@ func TestDefaults(t *testing.T) {
 		{"Argon2Iterations", c.Argon2Iterations, uint32(2)},
 		{"Argon2Parallelism", c.Argon2Parallelism, uint8(1)},
 		{"HashConcurrency", c.HashConcurrency, runtime.GOMAXPROCS(0)},
+		{"HashQueueDepth", c.HashQueueDepth, 2 * runtime.GOMAXPROCS(0)},
 		{"HashQueueTimeout", c.HashQueueTimeout, 2 * time.Second},
 		{"PasswordMinLength", c.PasswordMinLength, 8},
 		{"PasswordMaxLength", c.PasswordMaxLength, 128},
@@ -216,13 +217,15 @@ func TestEnvironmentDependentDefaults(t *testing.T) {
 		uploadDir   string
 		metrics     string
 		hashConc    int
+		hashQueue   int
 		listen      string
 	}{
-		{"development", map[string]string{}, true, "text", filepath.Join("./data", "uploads"), "", runtime.GOMAXPROCS(0), "127.0.0.1:8080"},
-		{"production", prodEnv(t), false, "json", filepath.Join("./data", "uploads"), "", runtime.GOMAXPROCS(0), ":8080"},
+		{"development", map[string]string{}, true, "text", filepath.Join("./data", "uploads"), "", runtime.GOMAXPROCS(0), 2 * runtime.GOMAXPROCS(0), "127.0.0.1:8080"},
+		{"production", prodEnv(t), false, "json", filepath.Join("./data", "uploads"), "", runtime.GOMAXPROCS(0), 2 * runtime.GOMAXPROCS(0), ":8080"},
 		{"explicit values", map[string]string{"AUTO_MIGRATE": "false", "LOG_FORMAT": "JSON", "DATA_DIR": "/srv/app", "METRICS_ADDR": "127.0.0.1:9100", "HASH_CONCURRENCY": "3", "LISTEN_ADDR": ":9000"},
-			false, "json", filepath.Join("/srv/app", "uploads"), "127.0.0.1:9100", 3, ":9000"},
-		{"upload dir set", map[string]string{"UPLOAD_DIR": "/mnt/uploads"}, true, "text", "/mnt/uploads", "", runtime.GOMAXPROCS(0), "127.0.0.1:8080"},
+			false, "json", filepath.Join("/srv/app", "uploads"), "127.0.0.1:9100", 3, 6, ":9000"},
+		{"explicit queue depth", map[string]string{"HASH_CONCURRENCY": "3", "HASH_QUEUE_DEPTH": "1"}, true, "text", filepath.Join("./data", "uploads"), "", 3, 1, "127.0.0.1:8080"},
+		{"upload dir set", map[string]string{"UPLOAD_DIR": "/mnt/uploads"}, true, "text", "/mnt/uploads", "", runtime.GOMAXPROCS(0), 2 * runtime.GOMAXPROCS(0), "127.0.0.1:8080"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,6 +244,9 @@ func TestEnvironmentDependentDefaults(t *testing.T) {
 			}
 			if c.HashConcurrency != tc.hashConc {
 				t.Errorf("HashConcurrency = %d, want %d", c.HashConcurrency, tc.hashConc)
+			}
+			if c.HashQueueDepth != tc.hashQueue {
+				t.Errorf("HashQueueDepth = %d, want %d", c.HashQueueDepth, tc.hashQueue)
 			}
 			if c.ListenAddr != tc.listen {
 				t.Errorf("ListenAddr = %q, want %q", c.ListenAddr, tc.listen)
@@ -442,6 +448,7 @@ func TestInvalidValues(t *testing.T) {
 		{"argon2 parallelism zero", map[string]string{"ARGON2_PARALLELISM": "0"}, "ARGON2_PARALLELISM", ""},
 		{"argon2 parallelism overflow", map[string]string{"ARGON2_PARALLELISM": "300"}, "ARGON2_PARALLELISM", ""},
 		{"hash concurrency negative", map[string]string{"HASH_CONCURRENCY": "-1"}, "HASH_CONCURRENCY", ""},
+		{"hash queue depth negative", map[string]string{"HASH_QUEUE_DEPTH": "-1"}, "HASH_QUEUE_DEPTH", ""},
 		{"hash queue timeout zero", map[string]string{"HASH_QUEUE_TIMEOUT": "0s"}, "HASH_QUEUE_TIMEOUT", ""},
 		{"password min zero", map[string]string{"PASSWORD_MIN_LENGTH": "0"}, "PASSWORD_MIN_LENGTH", ""},
 		{"password max below min", map[string]string{"PASSWORD_MAX_LENGTH": "6"}, "PASSWORD_MAX_LENGTH", ""},

@@ -122,6 +122,9 @@ func (c *Config) validate(already problems) problems {
 	if !skip("HASH_CONCURRENCY") && c.HashConcurrency < 0 {
 		ps.add("HASH_CONCURRENCY", "must not be negative; 0 means one hash at a time per CPU")
 	}
+	if !skip("HASH_QUEUE_DEPTH") && c.HashQueueDepth < 0 {
+		ps.add("HASH_QUEUE_DEPTH", "must not be negative; 0 means twice HASH_CONCURRENCY")
+	}
 	positive(&ps, skip, "HASH_QUEUE_TIMEOUT", c.HashQueueTimeout)
 
 	// Password policy.

@@ -1,9 +1,13 @@
 // Package password hashes and verifies passwords with Argon2id and checks new
 // passwords against a composition policy.
 //
-// Argon2id is deliberately expensive in memory, so every hash and verify runs
-// under a bounded semaphore: a flood of login attempts queues briefly and is
-// then refused with ErrBusy instead of allocating memory without limit.
+// Argon2id is deliberately expensive in memory and CPU, so the Hasher admits
+// work: at most Concurrency hashes run at once, at most QueueDepth more
+// callers wait for a slot, and everyone beyond that is refused at once with
+// ErrBusy. A login flood therefore costs bounded memory, the callers that are
+// admitted are served within a few hash times, and the rest learn straight
+// away that they should come back later, instead of each holding a
+// connection (and its memory) for a queue timeout only to be refused anyway.
 package password
 
 import (
@@ -37,8 +41,10 @@ const (
 	minStoredKeyLength = 16
 )
 
-// ErrBusy is returned when no hashing slot frees up within the queue
-// timeout. Callers answer 503 with Retry-After.
+// ErrBusy is returned at once when every slot is busy and the queue is full,
+// and to an admitted caller whose wait outlasts the queue timeout (which a
+// queue sized for a few hash times never reaches). Callers answer 429 with
+// Retry-After: the request was sound, the client should send it again later.
 var ErrBusy = errors.New("password hashing is saturated")
 
 // ErrMalformedHash is wrapped by Verify when the stored hash cannot be
@@ -73,12 +79,30 @@ func (p Params) withDefaults() Params {
 	return p
 }
 
-// Hasher hashes and verifies passwords with bounded concurrency. It is safe
-// for concurrent use.
+// Limits bound the work a Hasher takes on.
+type Limits struct {
+	// Concurrency is how many Argon2id computations run at once (values
+	// below 1 mean 1). Peak hashing memory is Concurrency*MemoryKiB.
+	Concurrency int
+	// QueueDepth is how many more callers may wait for a slot (negative
+	// means 0). Callers beyond Concurrency+QueueDepth are refused at once.
+	// Size it so that the last one waits a few hash times at most:
+	// QueueDepth/Concurrency hash durations.
+	QueueDepth int
+	// QueueTimeout caps the wait of an admitted caller for a slot, a
+	// backstop for hashes slowed down by an overloaded machine; zero or
+	// negative leaves only the caller's context to end the wait.
+	QueueTimeout time.Duration
+}
+
+// Hasher hashes and verifies passwords with bounded concurrency and a
+// bounded queue. It is safe for concurrent use.
 type Hasher struct {
 	params       Params
 	argon        argon2id.Params
 	sem          chan struct{}
+	admitLimit   int64
+	admitted     atomic.Int64
 	queueTimeout time.Duration
 	waiting      atomic.Int64
 	dummy        string
@@ -88,15 +112,14 @@ type Hasher struct {
 	holdHook func()
 }
 
-// NewHasher returns a Hasher that runs at most concurrency Argon2id
-// computations at once (values below 1 mean 1) and lets a caller wait at most
-// queueTimeout for a slot. Peak memory is therefore about
-// concurrency*MemoryKiB.
+// NewHasher returns a Hasher with parameters p (zero fields take
+// DefaultParams) under limits l.
 //
 // It computes one hash up front for DummyVerify, so construction costs about
 // one hash.
-func NewHasher(p Params, concurrency int, queueTimeout time.Duration) *Hasher {
+func NewHasher(p Params, l Limits) *Hasher {
 	p = p.withDefaults()
+	conc := max(l.Concurrency, 1)
 	h := &Hasher{
 		params: p,
 		argon: argon2id.Params{
@@ -106,8 +129,9 @@ func NewHasher(p Params, concurrency int, queueTimeout time.Duration) *Hasher {
 			SaltLength:  saltLength,
 			KeyLength:   keyLength,
 		},
-		sem:          make(chan struct{}, max(concurrency, 1)),
-		queueTimeout: max(queueTimeout, 0),
+		sem:          make(chan struct{}, conc),
+		admitLimit:   int64(conc + max(l.QueueDepth, 0)),
+		queueTimeout: max(l.QueueTimeout, 0),
 	}
 
 	// The dummy password is random so that no real password can ever match
@@ -125,18 +149,101 @@ func NewHasher(p Params, concurrency int, queueTimeout time.Duration) *Hasher {
 // Params returns the effective parameters, after defaults were applied.
 func (h *Hasher) Params() Params { return h.params }
 
-// Hash returns an Argon2id hash of pw in PHC string format
-// ($argon2id$v=19$m=...,t=...,p=...$salt$key).
-func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+// Reservation is one caller's admission: its place among the callers the
+// Hasher serves. Taking it before any other work (a database write, say)
+// lets a caller that would be refused anyway be refused before that work.
+// The hashes made through it run one after another, each waiting for a
+// slot; Release gives the place back. A Reservation belongs to one
+// goroutine.
+type Reservation struct {
+	h        *Hasher
+	released bool
+}
+
+// Reserve admits one caller, or returns ErrBusy at once when the running
+// hashes and the queue are full. The caller must Release the reservation.
+func (h *Hasher) Reserve() (*Reservation, error) {
+	if h.admitted.Add(1) > h.admitLimit {
+		h.admitted.Add(-1)
+		return nil, ErrBusy
+	}
+	return &Reservation{h: h}, nil
+}
+
+// Release gives the reservation's place back. Releasing twice, or a nil
+// reservation, does nothing, so a deferred Release can follow an early one.
+func (r *Reservation) Release() {
+	if r == nil || r.released {
+		return
+	}
+	r.released = true
+	r.h.admitted.Add(-1)
+}
+
+// Hash is Hasher.Hash within the reservation.
+func (r *Reservation) Hash(ctx context.Context, pw string) (string, error) {
+	if err := r.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer h.release()
-	encoded, err := argon2id.CreateHash(pw, &h.argon)
+	defer r.h.release()
+	encoded, err := argon2id.CreateHash(pw, &r.h.argon)
 	if err != nil {
 		return "", fmt.Errorf("password: hashing: %w", err)
 	}
 	return encoded, nil
+}
+
+// Verify is Hasher.Verify within the reservation.
+func (r *Reservation) Verify(ctx context.Context, pw, encoded string) (match, rehash bool, err error) {
+	// Parse before queueing so a broken row costs no Argon2id work.
+	stored, err := r.h.decode(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	if err := r.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer r.h.release()
+	match, err = argon2id.ComparePasswordAndHash(pw, encoded)
+	if err != nil {
+		return false, false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
+	}
+	if !match {
+		return false, false, nil
+	}
+	return true, *stored != r.h.argon, nil
+}
+
+// DummyVerify is Hasher.DummyVerify within the reservation.
+func (r *Reservation) DummyVerify(ctx context.Context, pw string) error {
+	if err := r.acquire(ctx); err != nil {
+		return err
+	}
+	defer r.h.release()
+	if _, err := argon2id.ComparePasswordAndHash(pw, r.h.dummy); err != nil {
+		return fmt.Errorf("password: dummy verify: %w", err)
+	}
+	return nil
+}
+
+// acquire waits for a slot. A released reservation is no admission at all.
+func (r *Reservation) acquire(ctx context.Context) error {
+	if r.released {
+		return errors.New("password: reservation used after Release")
+	}
+	return r.h.acquire(ctx)
+}
+
+// Hash returns an Argon2id hash of pw in PHC string format
+// ($argon2id$v=19$m=...,t=...,p=...$salt$key). A saturated hasher returns
+// ErrBusy, and a context that ends while waiting returns ctx.Err().
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	r, err := h.Reserve()
+	if err != nil {
+		return "", err
+	}
+	defer r.Release()
+	return r.Hash(ctx, pw)
 }
 
 // Verify reports whether pw matches encoded. On a match, rehash is true when
@@ -145,23 +252,12 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 // wrapping ErrMalformedHash; a saturated hasher returns ErrBusy, and a
 // context that ends while waiting returns ctx.Err().
 func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (match, rehash bool, err error) {
-	// Parse before queueing so a broken row costs no Argon2id work.
-	stored, err := h.decode(encoded)
+	r, err := h.Reserve()
 	if err != nil {
 		return false, false, err
 	}
-	if err := h.acquire(ctx); err != nil {
-		return false, false, err
-	}
-	defer h.release()
-	match, err = argon2id.ComparePasswordAndHash(pw, encoded)
-	if err != nil {
-		return false, false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
-	}
-	if !match {
-		return false, false, nil
-	}
-	return true, *stored != h.argon, nil
+	defer r.Release()
+	return r.Verify(ctx, pw, encoded)
 }
 
 // DummyVerify runs one full verify against a hash made at construction with
@@ -169,18 +265,16 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (match, rehash 
 // one for a known account and does not reveal which accounts exist. It
 // returns ErrBusy or ctx.Err() like Verify, and nil otherwise.
 func (h *Hasher) DummyVerify(ctx context.Context, pw string) error {
-	if err := h.acquire(ctx); err != nil {
+	r, err := h.Reserve()
+	if err != nil {
 		return err
 	}
-	defer h.release()
-	if _, err := argon2id.ComparePasswordAndHash(pw, h.dummy); err != nil {
-		return fmt.Errorf("password: dummy verify: %w", err)
-	}
-	return nil
+	defer r.Release()
+	return r.DummyVerify(ctx, pw)
 }
 
-// Stats reports how many slots are busy and how many callers are queued,
-// for metrics and saturation alerts.
+// Stats reports how many slots are busy and how many admitted callers wait
+// for one, for metrics and saturation alerts.
 func (h *Hasher) Stats() (inUse, waiting int) {
 	return len(h.sem), int(h.waiting.Load())
 }
@@ -195,19 +289,20 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if h.queueTimeout <= 0 {
-		return ErrBusy
-	}
 
 	h.waiting.Add(1)
 	defer h.waiting.Add(-1)
-	timer := time.NewTimer(h.queueTimeout)
-	defer timer.Stop()
+	var expired <-chan time.Time
+	if h.queueTimeout > 0 {
+		timer := time.NewTimer(h.queueTimeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
 	select {
 	case h.sem <- struct{}{}:
 		h.hold()
 		return nil
-	case <-timer.C:
+	case <-expired:
 		return ErrBusy
 	case <-ctx.Done():
 		return ctx.Err()

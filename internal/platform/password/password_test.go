@@ -13,7 +13,7 @@ var fastParams = Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
 
 func TestHashAndVerify(t *testing.T) {
 	ctx := context.Background()
-	h := NewHasher(fastParams, 2, time.Second)
+	h := NewHasher(fastParams, Limits{Concurrency: 2, QueueDepth: 2, QueueTimeout: time.Second})
 
 	encoded, err := h.Hash(ctx, "Correct horse 1")
 	if err != nil {
@@ -42,7 +42,7 @@ func TestHashAndVerify(t *testing.T) {
 
 func TestVerifyRehash(t *testing.T) {
 	ctx := context.Background()
-	old := NewHasher(fastParams, 1, time.Second)
+	old := NewHasher(fastParams, Limits{Concurrency: 1, QueueDepth: 1, QueueTimeout: time.Second})
 	encoded, err := old.Hash(ctx, "pw")
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ func TestVerifyRehash(t *testing.T) {
 		"parallelism": {MemoryKiB: 64, Iterations: 1, Parallelism: 2},
 	} {
 		t.Run(name, func(t *testing.T) {
-			match, rehash, err := NewHasher(p, 1, time.Second).Verify(ctx, "pw", encoded)
+			match, rehash, err := NewHasher(p, Limits{Concurrency: 1, QueueDepth: 1, QueueTimeout: time.Second}).Verify(ctx, "pw", encoded)
 			if err != nil || !match || !rehash {
 				t.Fatalf("Verify = %v, %v, %v; want true, true, nil", match, rehash, err)
 			}
@@ -63,7 +63,7 @@ func TestVerifyRehash(t *testing.T) {
 }
 
 func TestVerifyMalformed(t *testing.T) {
-	h := NewHasher(fastParams, 1, time.Second)
+	h := NewHasher(fastParams, Limits{Concurrency: 1, QueueDepth: 1, QueueTimeout: time.Second})
 	const salt = "c29tZXNhbHRzb21lc2FsdA"                     // 16 bytes
 	const key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" // 32 bytes
 	for name, encoded := range map[string]string{
@@ -88,7 +88,7 @@ func TestVerifyMalformed(t *testing.T) {
 }
 
 func TestDummyVerify(t *testing.T) {
-	h := NewHasher(fastParams, 1, time.Second)
+	h := NewHasher(fastParams, Limits{Concurrency: 1, QueueDepth: 1, QueueTimeout: time.Second})
 	if err := h.DummyVerify(context.Background(), "anything"); err != nil {
 		t.Fatalf("DummyVerify: %v", err)
 	}
@@ -98,12 +98,12 @@ func TestDummyVerify(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	h := NewHasher(Params{MemoryKiB: 64, Iterations: 1}, 0, 0)
+	h := NewHasher(Params{MemoryKiB: 64, Iterations: 1}, Limits{Concurrency: 0, QueueDepth: -3})
 	if got := h.Params(); got != (Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}) {
 		t.Fatalf("Params = %+v", got)
 	}
-	if cap(h.sem) != 1 {
-		t.Fatalf("concurrency = %d, want 1", cap(h.sem))
+	if cap(h.sem) != 1 || h.admitLimit != 1 {
+		t.Fatalf("concurrency = %d, admitted at most %d; want 1 and 1", cap(h.sem), h.admitLimit)
 	}
 	if DefaultParams() != (Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}) {
 		t.Fatalf("DefaultParams = %+v", DefaultParams())
@@ -136,79 +136,123 @@ func holdSlot(t *testing.T, h *Hasher, op func() error) (release func() error) {
 	}
 }
 
-func TestConcurrencyBound(t *testing.T) {
+// Callers beyond the running hashes and the queue are refused before they
+// wait for anything; admitted callers keep their place until they release it.
+func TestAdmission(t *testing.T) {
 	ctx := context.Background()
-	h := NewHasher(fastParams, 1, 50*time.Millisecond)
+	h := NewHasher(fastParams, Limits{Concurrency: 1, QueueDepth: 2, QueueTimeout: time.Hour})
 	encoded, err := h.Hash(ctx, "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	release := holdSlot(t, h, func() error {
-		_, err := h.Hash(ctx, "pw")
-		return err
-	})
+	var held []*Reservation
+	for i := range 3 {
+		r, err := h.Reserve()
+		if err != nil {
+			t.Fatalf("reservation %d of 3: %v", i+1, err)
+		}
+		held = append(held, r)
+	}
+	if r, err := h.Reserve(); !errors.Is(err, ErrBusy) || r != nil {
+		t.Fatalf("fourth Reserve = %v, %v; want nil, ErrBusy", r, err)
+	}
+	// The queue timeout is an hour: these can only return now if they were
+	// refused without waiting.
+	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash while full: err = %v, want ErrBusy", err)
+	}
+	if _, _, err := h.Verify(ctx, "pw", encoded); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify while full: err = %v, want ErrBusy", err)
+	}
+	if err := h.DummyVerify(ctx, "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("DummyVerify while full: err = %v, want ErrBusy", err)
+	}
 
+	// A reservation serves several hashes in a row without giving up its place.
+	r := held[0]
+	fresh, err := r.Hash(ctx, "new pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if match, _, err := r.Verify(ctx, "new pw", fresh); err != nil || !match {
+		t.Fatalf("Verify within the reservation = %v, %v", match, err)
+	}
+	if err := r.DummyVerify(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Reserve(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Reserve after hashing within a held reservation: err = %v, want ErrBusy", err)
+	}
+
+	r.Release()
+	r.Release() // a second release must not free a second place
+	if _, err := r.Hash(ctx, "pw"); err == nil || errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash on a released reservation: err = %v, want a usage error", err)
+	}
+	again, err := h.Reserve()
+	if err != nil {
+		t.Fatalf("Reserve after a release: %v", err)
+	}
+	if _, err := h.Reserve(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("double Release freed two places: err = %v", err)
+	}
+	again.Release()
+	held[1].Release()
+	held[2].Release()
+	var none *Reservation
+	none.Release()
+	if match, _, err := h.Verify(ctx, "pw", encoded); err != nil || !match {
+		t.Fatalf("Verify after every release = %v, %v", match, err)
+	}
+}
+
+func TestQueuedCallerIsServed(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(fastParams, Limits{Concurrency: 1, QueueDepth: 1, QueueTimeout: time.Hour})
+	release := holdSlot(t, h, func() error { return h.DummyVerify(ctx, "x") })
 	if inUse, waiting := h.Stats(); inUse != 1 || waiting != 0 {
 		t.Fatalf("Stats while held = %d, %d; want 1, 0", inUse, waiting)
 	}
 
-	start := time.Now()
-	_, _, err = h.Verify(ctx, "pw", encoded)
-	elapsed := time.Since(start)
-	if !errors.Is(err, ErrBusy) {
-		t.Fatalf("Verify while saturated: err = %v, want ErrBusy", err)
-	}
-	if elapsed < 40*time.Millisecond || elapsed > 2*time.Second {
-		t.Fatalf("Verify gave up after %v, want about the 50ms queue timeout", elapsed)
-	}
-	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, ErrBusy) {
-		t.Fatalf("Hash while saturated: err = %v, want ErrBusy", err)
-	}
-	if err := h.DummyVerify(ctx, "pw"); !errors.Is(err, ErrBusy) {
-		t.Fatalf("DummyVerify while saturated: err = %v, want ErrBusy", err)
-	}
-
-	// A queued caller shows up in Stats.
 	queued := make(chan error, 1)
-	slow := NewHasher(fastParams, 1, 5*time.Second)
-	slowRelease := holdSlot(t, slow, func() error { return slow.DummyVerify(ctx, "x") })
-	go func() { queued <- slow.DummyVerify(ctx, "y") }()
-	waitFor(t, func() bool { _, w := slow.Stats(); return w == 1 })
-	if err := slowRelease(); err != nil {
+	go func() { queued <- h.DummyVerify(ctx, "y") }()
+	waitFor(t, func() bool { _, w := h.Stats(); return w == 1 })
+	// Slot and queue are full: the next caller is refused, not queued.
+	if err := h.DummyVerify(ctx, "z"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("third caller: err = %v, want ErrBusy", err)
+	}
+	if err := release(); err != nil {
 		t.Fatalf("held DummyVerify: %v", err)
 	}
 	if err := <-queued; err != nil {
 		t.Fatalf("queued DummyVerify: %v", err)
 	}
-	if inUse, waiting := slow.Stats(); inUse != 0 || waiting != 0 {
+	if inUse, waiting := h.Stats(); inUse != 0 || waiting != 0 {
 		t.Fatalf("Stats after = %d, %d; want 0, 0", inUse, waiting)
 	}
+}
 
-	if err := release(); err != nil {
-		t.Fatalf("held Hash: %v", err)
-	}
-	if inUse, waiting := h.Stats(); inUse != 0 || waiting != 0 {
-		t.Fatalf("Stats after release = %d, %d; want 0, 0", inUse, waiting)
-	}
-	if match, _, err := h.Verify(ctx, "pw", encoded); err != nil || !match {
-		t.Fatalf("Verify after release = %v, %v", match, err)
+// The queue timeout is a backstop: an admitted caller whose slot never
+// comes is refused like one that found the queue full.
+func TestQueueTimeout(t *testing.T) {
+	h := NewHasher(fastParams, Limits{Concurrency: 1, QueueDepth: 1, QueueTimeout: 10 * time.Millisecond})
+	release := holdSlot(t, h, func() error { return h.DummyVerify(context.Background(), "x") })
+	defer func() { _ = release() }()
+	if _, err := h.Hash(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash: err = %v, want ErrBusy", err)
 	}
 }
 
 func TestContextEndsWhileQueued(t *testing.T) {
-	h := NewHasher(fastParams, 1, 5*time.Second)
+	h := NewHasher(fastParams, Limits{Concurrency: 1, QueueDepth: 1})
 	release := holdSlot(t, h, func() error { return h.DummyVerify(context.Background(), "x") })
 	defer func() { _ = release() }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Hash: err = %v, want context.DeadlineExceeded", err)
-	}
-	if time.Since(start) > 2*time.Second {
-		t.Fatal("Hash waited for the queue timeout instead of the context")
 	}
 
 	cancelled, cancelNow := context.WithCancel(context.Background())
@@ -218,8 +262,8 @@ func TestContextEndsWhileQueued(t *testing.T) {
 	}
 }
 
-func TestZeroQueueTimeoutFailsFast(t *testing.T) {
-	h := NewHasher(fastParams, 1, 0)
+func TestZeroQueueDepthRefusesWhileBusy(t *testing.T) {
+	h := NewHasher(fastParams, Limits{Concurrency: 1, QueueTimeout: time.Hour})
 	release := holdSlot(t, h, func() error { return h.DummyVerify(context.Background(), "x") })
 	defer func() { _ = release() }()
 	if err := h.DummyVerify(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
@@ -229,7 +273,7 @@ func TestZeroQueueTimeoutFailsFast(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	ctx := context.Background()
-	h := NewHasher(fastParams, 2, 10*time.Second)
+	h := NewHasher(fastParams, Limits{Concurrency: 2, QueueDepth: 14, QueueTimeout: 10 * time.Second})
 	encoded, err := h.Hash(ctx, "pw")
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +295,9 @@ func TestConcurrentUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if n := h.admitted.Load(); n != 0 {
+		t.Fatalf("%d places still taken after every caller returned", n)
 	}
 }
 
@@ -329,7 +376,7 @@ func TestPolicy(t *testing.T) {
 
 func BenchmarkVerify(b *testing.B) {
 	ctx := context.Background()
-	h := NewHasher(DefaultParams(), 1, time.Minute)
+	h := NewHasher(DefaultParams(), Limits{Concurrency: 1, QueueTimeout: time.Minute})
 	encoded, err := h.Hash(ctx, "Correct horse battery staple 1")
 	if err != nil {
 		b.Fatal(err)
