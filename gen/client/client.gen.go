@@ -958,6 +958,8 @@ type ClientInterface interface {
 	// With `REQUIRE_VERIFIED_EMAIL` on, the right password for an account whose address is not
 	// verified gets a 403 of type `/problems/email-unverified`, no session, and a fresh
 	// verification link by mail.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and the attempt does not count against the account.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -973,6 +975,8 @@ type ClientInterface interface {
 	// With `REQUIRE_VERIFIED_EMAIL` on, the right password for an account whose address is not
 	// verified gets a 403 of type `/problems/email-unverified`, no session, and a fresh
 	// verification link by mail.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and the attempt does not count against the account.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1039,6 +1043,8 @@ type ClientInterface interface {
 	// ResetPasswordWithBody Set a new password with a reset token
 	//
 	// The token is single use and short-lived. Every session of the account is revoked.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and the token is not spent.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1048,6 +1054,8 @@ type ClientInterface interface {
 	// ResetPassword Set a new password with a reset token
 	//
 	// The token is single use and short-lived. Every session of the account is revoked.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and the token is not spent.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1070,6 +1078,8 @@ type ClientInterface interface {
 	// "account already exists" mail), and the account can log in once the address is verified.
 	// With it off the answer is 201 with the account, and a taken address is a 409. A taken
 	// username is a 409 either way.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and no account is created.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1084,6 +1094,8 @@ type ClientInterface interface {
 	// "account already exists" mail), and the account can log in once the address is verified.
 	// With it off the answer is 201 with the account, and a taken address is a 409. A taken
 	// username is a 409 either way.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and no account is created.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1150,6 +1162,8 @@ type ClientInterface interface {
 	// Needs the current password; wrong guesses count against the same per-account budget as
 	// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
 	// files. The last active admin cannot delete their account (409).
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is deleted or counted.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1161,6 +1175,8 @@ type ClientInterface interface {
 	// Needs the current password; wrong guesses count against the same per-account budget as
 	// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
 	// files. The last active admin cannot delete their account (409).
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is deleted or counted.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1201,6 +1217,8 @@ type ClientInterface interface {
 	// link (`{PUBLIC_BASE_URL}/confirm-email#token=...`), the current address a notice.
 	// Nothing changes until the link is confirmed. The answer is the same 202 whether or not
 	// the new address belongs to another account (which then gets no mail).
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is mailed or counted.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1214,6 +1232,8 @@ type ClientInterface interface {
 	// link (`{PUBLIC_BASE_URL}/confirm-email#token=...`), the current address a notice.
 	// Nothing changes until the link is confirmed. The answer is the same 202 whether or not
 	// the new address belongs to another account (which then gets no mail).
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is mailed or counted.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1252,6 +1272,8 @@ type ClientInterface interface {
 	// RegenerateRecoveryCodesWithBody Replace the recovery codes
 	//
 	// Needs the current password and a current code or a recovery code. The old codes stop working; the new ones are shown this once.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1261,6 +1283,8 @@ type ClientInterface interface {
 	// RegenerateRecoveryCodes Replace the recovery codes
 	//
 	// Needs the current password and a current code or a recovery code. The old codes stop working; the new ones are shown this once.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1273,6 +1297,8 @@ type ClientInterface interface {
 	// (a PNG data URL made by the server). The factor stays pending, and logins do not ask for
 	// it, until `POST /api/v1/users/me/mfa/totp/confirm` proves the authenticator works; starting
 	// again replaces a pending secret. An account whose factor is on gets 409.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1285,6 +1311,8 @@ type ClientInterface interface {
 	// (a PNG data URL made by the server). The factor stays pending, and logins do not ask for
 	// it, until `POST /api/v1/users/me/mfa/totp/confirm` proves the authenticator works; starting
 	// again replaces a pending secret. An account whose factor is on gets 409.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1316,6 +1344,8 @@ type ClientInterface interface {
 	// Needs the current password and a current code or a recovery code (both count against the
 	// login failure budget). Removes the authenticator and the recovery codes and revokes every
 	// other session of the account.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1327,6 +1357,8 @@ type ClientInterface interface {
 	// Needs the current password and a current code or a recovery code (both count against the
 	// login failure budget). Removes the authenticator and the recovery codes and revokes every
 	// other session of the account.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1338,6 +1370,8 @@ type ClientInterface interface {
 	// Needs the current password; wrong guesses count against the same per-account budget as
 	// logins (429 with `Retry-After` once it is spent). Every other session of the account is
 	// revoked, and reset links already mailed stop working.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1349,6 +1383,8 @@ type ClientInterface interface {
 	// Needs the current password; wrong guesses count against the same per-account budget as
 	// logins (429 with `Retry-After` once it is spent). Every other session of the account is
 	// revoked, and reset links already mailed stop working.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1545,6 +1581,8 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 // With `REQUIRE_VERIFIED_EMAIL` on, the right password for an account whose address is not
 // verified gets a 403 of type `/problems/email-unverified`, no session, and a fresh
 // verification link by mail.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and the attempt does not count against the account.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1570,6 +1608,8 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // With `REQUIRE_VERIFIED_EMAIL` on, the right password for an account whose address is not
 // verified gets a 403 of type `/problems/email-unverified`, no session, and a fresh
 // verification link by mail.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and the attempt does not count against the account.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1696,6 +1736,8 @@ func (c *Client) ForgotPassword(ctx context.Context, body ForgotPasswordJSONRequ
 // ResetPasswordWithBody Set a new password with a reset token
 //
 // The token is single use and short-lived. Every session of the account is revoked.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and the token is not spent.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1715,6 +1757,8 @@ func (c *Client) ResetPasswordWithBody(ctx context.Context, contentType string, 
 // ResetPassword Set a new password with a reset token
 //
 // The token is single use and short-lived. Every session of the account is revoked.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and the token is not spent.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1757,6 +1801,8 @@ func (c *Client) RefreshToken(ctx context.Context, params *RefreshTokenParams, r
 // "account already exists" mail), and the account can log in once the address is verified.
 // With it off the answer is 201 with the account, and a taken address is a 409. A taken
 // username is a 409 either way.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and no account is created.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1781,6 +1827,8 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // "account already exists" mail), and the account can log in once the address is verified.
 // With it off the answer is 201 with the account, and a taken address is a 409. A taken
 // username is a 409 either way.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and no account is created.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1947,6 +1995,8 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 // Needs the current password; wrong guesses count against the same per-account budget as
 // logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
 // files. The last active admin cannot delete their account (409).
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is deleted or counted.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1968,6 +2018,8 @@ func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body 
 // Needs the current password; wrong guesses count against the same per-account budget as
 // logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
 // files. The last active admin cannot delete their account (409).
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is deleted or counted.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2048,6 +2100,8 @@ func (c *Client) UpdateMe(ctx context.Context, body UpdateMeJSONRequestBody, req
 // link (`{PUBLIC_BASE_URL}/confirm-email#token=...`), the current address a notice.
 // Nothing changes until the link is confirmed. The answer is the same 202 whether or not
 // the new address belongs to another account (which then gets no mail).
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is mailed or counted.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2071,6 +2125,8 @@ func (c *Client) RequestEmailChangeWithBody(ctx context.Context, contentType str
 // link (`{PUBLIC_BASE_URL}/confirm-email#token=...`), the current address a notice.
 // Nothing changes until the link is confirmed. The answer is the same 202 whether or not
 // the new address belongs to another account (which then gets no mail).
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is mailed or counted.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2149,6 +2205,8 @@ func (c *Client) GetMfaStatus(ctx context.Context, reqEditors ...RequestEditorFn
 // RegenerateRecoveryCodesWithBody Replace the recovery codes
 //
 // Needs the current password and a current code or a recovery code. The old codes stop working; the new ones are shown this once.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2168,6 +2226,8 @@ func (c *Client) RegenerateRecoveryCodesWithBody(ctx context.Context, contentTyp
 // RegenerateRecoveryCodes Replace the recovery codes
 //
 // Needs the current password and a current code or a recovery code. The old codes stop working; the new ones are shown this once.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2190,6 +2250,8 @@ func (c *Client) RegenerateRecoveryCodes(ctx context.Context, body RegenerateRec
 // (a PNG data URL made by the server). The factor stays pending, and logins do not ask for
 // it, until `POST /api/v1/users/me/mfa/totp/confirm` proves the authenticator works; starting
 // again replaces a pending secret. An account whose factor is on gets 409.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2212,6 +2274,8 @@ func (c *Client) EnrolTotpWithBody(ctx context.Context, contentType string, body
 // (a PNG data URL made by the server). The factor stays pending, and logins do not ask for
 // it, until `POST /api/v1/users/me/mfa/totp/confirm` proves the authenticator works; starting
 // again replaces a pending secret. An account whose factor is on gets 409.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2273,6 +2337,8 @@ func (c *Client) ConfirmTotp(ctx context.Context, body ConfirmTotpJSONRequestBod
 // Needs the current password and a current code or a recovery code (both count against the
 // login failure budget). Removes the authenticator and the recovery codes and revokes every
 // other session of the account.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2294,6 +2360,8 @@ func (c *Client) DisableTotpWithBody(ctx context.Context, contentType string, bo
 // Needs the current password and a current code or a recovery code (both count against the
 // login failure budget). Removes the authenticator and the recovery codes and revokes every
 // other session of the account.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2315,6 +2383,8 @@ func (c *Client) DisableTotp(ctx context.Context, body DisableTotpJSONRequestBod
 // Needs the current password; wrong guesses count against the same per-account budget as
 // logins (429 with `Retry-After` once it is spent). Every other session of the account is
 // revoked, and reset links already mailed stop working.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2336,6 +2406,8 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // Needs the current password; wrong guesses count against the same per-account budget as
 // logins (429 with `Retry-After` once it is spent). Every other session of the account is
 // revoked, and reset links already mailed stop working.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4252,6 +4324,8 @@ type ClientWithResponsesInterface interface {
 	// With `REQUIRE_VERIFIED_EMAIL` on, the right password for an account whose address is not
 	// verified gets a 403 of type `/problems/email-unverified`, no session, and a fresh
 	// verification link by mail.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and the attempt does not count against the account.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4267,6 +4341,8 @@ type ClientWithResponsesInterface interface {
 	// With `REQUIRE_VERIFIED_EMAIL` on, the right password for an account whose address is not
 	// verified gets a 403 of type `/problems/email-unverified`, no session, and a fresh
 	// verification link by mail.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and the attempt does not count against the account.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4335,6 +4411,8 @@ type ClientWithResponsesInterface interface {
 	// ResetPasswordWithBodyWithResponse Set a new password with a reset token
 	//
 	// The token is single use and short-lived. Every session of the account is revoked.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and the token is not spent.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4344,6 +4422,8 @@ type ClientWithResponsesInterface interface {
 	// ResetPasswordWithResponse Set a new password with a reset token
 	//
 	// The token is single use and short-lived. Every session of the account is revoked.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and the token is not spent.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4368,6 +4448,8 @@ type ClientWithResponsesInterface interface {
 	// "account already exists" mail), and the account can log in once the address is verified.
 	// With it off the answer is 201 with the account, and a taken address is a 409. A taken
 	// username is a 409 either way.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and no account is created.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4382,6 +4464,8 @@ type ClientWithResponsesInterface interface {
 	// "account already exists" mail), and the account can log in once the address is verified.
 	// With it off the answer is 201 with the account, and a taken address is a 409. A taken
 	// username is a 409 either way.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and no account is created.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4464,6 +4548,8 @@ type ClientWithResponsesInterface interface {
 	// Needs the current password; wrong guesses count against the same per-account budget as
 	// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
 	// files. The last active admin cannot delete their account (409).
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is deleted or counted.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4475,6 +4561,8 @@ type ClientWithResponsesInterface interface {
 	// Needs the current password; wrong guesses count against the same per-account budget as
 	// logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
 	// files. The last active admin cannot delete their account (409).
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is deleted or counted.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4517,6 +4605,8 @@ type ClientWithResponsesInterface interface {
 	// link (`{PUBLIC_BASE_URL}/confirm-email#token=...`), the current address a notice.
 	// Nothing changes until the link is confirmed. The answer is the same 202 whether or not
 	// the new address belongs to another account (which then gets no mail).
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is mailed or counted.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4530,6 +4620,8 @@ type ClientWithResponsesInterface interface {
 	// link (`{PUBLIC_BASE_URL}/confirm-email#token=...`), the current address a notice.
 	// Nothing changes until the link is confirmed. The answer is the same 202 whether or not
 	// the new address belongs to another account (which then gets no mail).
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is mailed or counted.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4570,6 +4662,8 @@ type ClientWithResponsesInterface interface {
 	// RegenerateRecoveryCodesWithBodyWithResponse Replace the recovery codes
 	//
 	// Needs the current password and a current code or a recovery code. The old codes stop working; the new ones are shown this once.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4579,6 +4673,8 @@ type ClientWithResponsesInterface interface {
 	// RegenerateRecoveryCodesWithResponse Replace the recovery codes
 	//
 	// Needs the current password and a current code or a recovery code. The old codes stop working; the new ones are shown this once.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4591,6 +4687,8 @@ type ClientWithResponsesInterface interface {
 	// (a PNG data URL made by the server). The factor stays pending, and logins do not ask for
 	// it, until `POST /api/v1/users/me/mfa/totp/confirm` proves the authenticator works; starting
 	// again replaces a pending secret. An account whose factor is on gets 409.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4603,6 +4701,8 @@ type ClientWithResponsesInterface interface {
 	// (a PNG data URL made by the server). The factor stays pending, and logins do not ask for
 	// it, until `POST /api/v1/users/me/mfa/totp/confirm` proves the authenticator works; starting
 	// again replaces a pending secret. An account whose factor is on gets 409.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4634,6 +4734,8 @@ type ClientWithResponsesInterface interface {
 	// Needs the current password and a current code or a recovery code (both count against the
 	// login failure budget). Removes the authenticator and the recovery codes and revokes every
 	// other session of the account.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4645,6 +4747,8 @@ type ClientWithResponsesInterface interface {
 	// Needs the current password and a current code or a recovery code (both count against the
 	// login failure budget). Removes the authenticator and the recovery codes and revokes every
 	// other session of the account.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4656,6 +4760,8 @@ type ClientWithResponsesInterface interface {
 	// Needs the current password; wrong guesses count against the same per-account budget as
 	// logins (429 with `Retry-After` once it is spent). Every other session of the account is
 	// revoked, and reset links already mailed stop working.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4667,6 +4773,8 @@ type ClientWithResponsesInterface interface {
 	// Needs the current password; wrong guesses count against the same per-account budget as
 	// logins (429 with `Retry-After` once it is spent). Every other session of the account is
 	// revoked, and reset links already mailed stop working.
+	// Hashes a password: while password hashing is saturated (a login flood) the answer is
+	// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11511,6 +11619,8 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 // With `REQUIRE_VERIFIED_EMAIL` on, the right password for an account whose address is not
 // verified gets a 403 of type `/problems/email-unverified`, no session, and a fresh
 // verification link by mail.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and the attempt does not count against the account.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11532,6 +11642,8 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // With `REQUIRE_VERIFIED_EMAIL` on, the right password for an account whose address is not
 // verified gets a 403 of type `/problems/email-unverified`, no session, and a fresh
 // verification link by mail.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and the attempt does not count against the account.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11636,6 +11748,8 @@ func (c *ClientWithResponses) ForgotPasswordWithResponse(ctx context.Context, bo
 // ResetPasswordWithBodyWithResponse Set a new password with a reset token
 //
 // The token is single use and short-lived. Every session of the account is revoked.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and the token is not spent.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11651,6 +11765,8 @@ func (c *ClientWithResponses) ResetPasswordWithBodyWithResponse(ctx context.Cont
 // ResetPasswordWithResponse Set a new password with a reset token
 //
 // The token is single use and short-lived. Every session of the account is revoked.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and the token is not spent.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11687,6 +11803,8 @@ func (c *ClientWithResponses) RefreshTokenWithResponse(ctx context.Context, para
 // "account already exists" mail), and the account can log in once the address is verified.
 // With it off the answer is 201 with the account, and a taken address is a 409. A taken
 // username is a 409 either way.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and no account is created.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11707,6 +11825,8 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // "account already exists" mail), and the account can log in once the address is verified.
 // With it off the answer is 201 with the account, and a taken address is a 409. A taken
 // username is a 409 either way.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and no account is created.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11849,6 +11969,8 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 // Needs the current password; wrong guesses count against the same per-account budget as
 // logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
 // files. The last active admin cannot delete their account (409).
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is deleted or counted.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11866,6 +11988,8 @@ func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, 
 // Needs the current password; wrong guesses count against the same per-account budget as
 // logins (429 with `Retry-After` once it is spent). Deletes the account, its sessions and its
 // files. The last active admin cannot delete their account (409).
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is deleted or counted.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11932,6 +12056,8 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, body Upd
 // link (`{PUBLIC_BASE_URL}/confirm-email#token=...`), the current address a notice.
 // Nothing changes until the link is confirmed. The answer is the same 202 whether or not
 // the new address belongs to another account (which then gets no mail).
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is mailed or counted.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11951,6 +12077,8 @@ func (c *ClientWithResponses) RequestEmailChangeWithBodyWithResponse(ctx context
 // link (`{PUBLIC_BASE_URL}/confirm-email#token=...`), the current address a notice.
 // Nothing changes until the link is confirmed. The answer is the same 202 whether or not
 // the new address belongs to another account (which then gets no mail).
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is mailed or counted.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12015,6 +12143,8 @@ func (c *ClientWithResponses) GetMfaStatusWithResponse(ctx context.Context, reqE
 // RegenerateRecoveryCodesWithBodyWithResponse Replace the recovery codes
 //
 // Needs the current password and a current code or a recovery code. The old codes stop working; the new ones are shown this once.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12030,6 +12160,8 @@ func (c *ClientWithResponses) RegenerateRecoveryCodesWithBodyWithResponse(ctx co
 // RegenerateRecoveryCodesWithResponse Replace the recovery codes
 //
 // Needs the current password and a current code or a recovery code. The old codes stop working; the new ones are shown this once.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12048,6 +12180,8 @@ func (c *ClientWithResponses) RegenerateRecoveryCodesWithResponse(ctx context.Co
 // (a PNG data URL made by the server). The factor stays pending, and logins do not ask for
 // it, until `POST /api/v1/users/me/mfa/totp/confirm` proves the authenticator works; starting
 // again replaces a pending secret. An account whose factor is on gets 409.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12066,6 +12200,8 @@ func (c *ClientWithResponses) EnrolTotpWithBodyWithResponse(ctx context.Context,
 // (a PNG data URL made by the server). The factor stays pending, and logins do not ask for
 // it, until `POST /api/v1/users/me/mfa/totp/confirm` proves the authenticator works; starting
 // again replaces a pending secret. An account whose factor is on gets 409.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12115,6 +12251,8 @@ func (c *ClientWithResponses) ConfirmTotpWithResponse(ctx context.Context, body 
 // Needs the current password and a current code or a recovery code (both count against the
 // login failure budget). Removes the authenticator and the recovery codes and revokes every
 // other session of the account.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12132,6 +12270,8 @@ func (c *ClientWithResponses) DisableTotpWithBodyWithResponse(ctx context.Contex
 // Needs the current password and a current code or a recovery code (both count against the
 // login failure budget). Removes the authenticator and the recovery codes and revokes every
 // other session of the account.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12149,6 +12289,8 @@ func (c *ClientWithResponses) DisableTotpWithResponse(ctx context.Context, body 
 // Needs the current password; wrong guesses count against the same per-account budget as
 // logins (429 with `Retry-After` once it is spent). Every other session of the account is
 // revoked, and reset links already mailed stop working.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12166,6 +12308,8 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // Needs the current password; wrong guesses count against the same per-account budget as
 // logins (429 with `Retry-After` once it is spent). Every other session of the account is
 // revoked, and reset links already mailed stop working.
+// Hashes a password: while password hashing is saturated (a login flood) the answer is
+// an immediate 429 with `Retry-After`, and nothing is changed or counted.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

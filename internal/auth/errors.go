@@ -25,9 +25,10 @@ var (
 	ErrInvalidMailToken = apperr.Field("body", "token", "The token is invalid or has expired.")
 )
 
-// errBusy is returned when password hashing is saturated; a client may retry
-// almost at once.
-var errBusy = apperr.Retry(apperr.Unavailable, "The service is busy. Please retry shortly.", time.Second)
+// errBusy refuses a request that needs a password hash while the hasher is
+// saturated (a login flood): a 429, since the server is healthy and only
+// this client's request must wait its turn; it may retry after a second.
+var errBusy = apperr.Retry(apperr.TooManyRequests, "The server is busy checking other passwords. Retry in 1 s.", time.Second)
 
 // lockedError is the answer while an account's failure budget is spent.
 type lockedError struct{ err *apperr.Error }

@@ -455,9 +455,14 @@ func (s *Service) checkBothFactors(ctx context.Context, u user.User, pw string, 
 	if !f.valid() {
 		return errOneSecondFactor
 	}
+	hr, err := s.hasher.Reserve()
+	if err != nil {
+		return s.hashErr(err)
+	}
+	defer hr.Release()
 	var failure error
-	_, err := s.secondFactorAttempt(ctx, u, func() (bool, error) {
-		ok, _, err := s.verifyHash(ctx, u, pw)
+	_, err = s.secondFactorAttempt(ctx, u, func() (bool, error) {
+		ok, _, err := s.verifyHash(ctx, hr, u, pw)
 		if err != nil || !ok {
 			failure = user.ErrWrongPassword
 			return false, err

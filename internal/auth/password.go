@@ -24,10 +24,18 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err := s.checkPolicy("new_password", next); err != nil {
 		return err
 	}
-	if err := s.CheckPassword(ctx, u, current); err != nil {
+	// One admission covers the check and the new hash, so a caller whose
+	// current password was accepted is not refused halfway.
+	hr, err := s.hasher.Reserve()
+	if err != nil {
+		return s.hashErr(err)
+	}
+	defer hr.Release()
+	if err := s.checkPassword(ctx, hr, u, current); err != nil {
 		return err
 	}
-	hash, err := s.hasher.Hash(ctx, next)
+	hash, err := hr.Hash(ctx, next)
+	hr.Release()
 	if err != nil {
 		return s.hashErr(err)
 	}

@@ -90,7 +90,7 @@ func (s *Service) ResetPassword(ctx context.Context, resetToken, newPassword str
 		return ErrInvalidMailToken
 	}
 	// Hash before the token is spent, so a saturated hasher answers a
-	// retryable 503 and the same link still works.
+	// retryable 429 and the same link still works.
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
 		return s.hashErr(err)

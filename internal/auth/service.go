@@ -290,7 +290,7 @@ func (s *Service) checkPolicy(field, pw string) error {
 }
 
 // hashErr turns a hasher failure into a client answer: saturation is a
-// retryable 503, anything else stays internal.
+// retryable 429, anything else stays internal.
 func (s *Service) hashErr(err error) error {
 	if errors.Is(err, password.ErrBusy) {
 		return errBusy
@@ -307,22 +307,32 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
 		known  bool
 		rehash bool
 	)
+	// Admission first: in a login flood the callers the hasher cannot take
+	// are refused before they cost a database write.
+	hr, err := s.hasher.Reserve()
+	if err != nil {
+		return Tokens{}, s.hashErr(err)
+	}
+	defer hr.Release()
 	match, takeBack, err := s.attempt(ctx, throttleKey(email), now, func() (bool, error) {
 		var err error
 		u, err = s.users.ByEmail(ctx, email)
 		if errors.Is(err, user.ErrNotFound) {
 			// The same Argon2id work as for a real account, so the response
 			// time does not reveal whether the account exists.
-			return false, s.hasher.DummyVerify(ctx, pw)
+			return false, hr.DummyVerify(ctx, pw)
 		}
 		if err != nil {
 			return false, err
 		}
 		known = true
 		var ok bool
-		ok, rehash, err = s.verifyHash(ctx, u, pw)
+		ok, rehash, err = s.verifyHash(ctx, hr, u, pw)
 		return ok, err
 	})
+	// The place goes to the next caller now; a rehash below is optional
+	// work that asks for a place of its own.
+	hr.Release()
 	if err != nil {
 		if _, locked := errors.AsType[*lockedError](err); locked {
 			s.loginFailed(ctx, "", email, "locked")
@@ -391,7 +401,8 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Tokens, error) {
 // runs, and refunded when it could not run (hasher saturated, request
 // cancelled, database failing), so that load or errors never lock anyone
 // out. A check that ran and failed stays counted; the caller clears key on
-// success.
+// success. Callers take their hashing reservation first, so that a
+// saturated hasher refuses them without counting anything.
 func (s *Service) guarded(ctx context.Context, key string, now time.Time, check func() (bool, error)) (bool, error) {
 	ok, _, err := s.attempt(ctx, key, now, check)
 	return ok, err
@@ -423,10 +434,10 @@ func (s *Service) attempt(ctx context.Context, key string, now time.Time, check 
 	return ok, refund, nil
 }
 
-// verifyHash checks pw against u's stored hash. A malformed stored hash
-// fails closed: it never matches.
-func (s *Service) verifyHash(ctx context.Context, u user.User, pw string) (match, rehash bool, err error) {
-	match, rehash, err = s.hasher.Verify(ctx, pw, u.PasswordHash)
+// verifyHash checks pw against u's stored hash within hr. A malformed
+// stored hash fails closed: it never matches.
+func (s *Service) verifyHash(ctx context.Context, hr *password.Reservation, u user.User, pw string) (match, rehash bool, err error) {
+	match, rehash, err = hr.Verify(ctx, pw, u.PasswordHash)
 	if errors.Is(err, password.ErrMalformedHash) {
 		s.log.ErrorContext(ctx, "stored password hash is malformed", "user_id", u.ID)
 		return false, false, nil
@@ -440,9 +451,19 @@ func (s *Service) verifyHash(ctx context.Context, u user.User, pw string) (match
 // guesses here and at login together lock the account. A wrong password is
 // user.ErrWrongPassword; a locked account a 429 with Retry-After.
 func (s *Service) CheckPassword(ctx context.Context, u user.User, pw string) error {
+	hr, err := s.hasher.Reserve()
+	if err != nil {
+		return s.hashErr(err)
+	}
+	defer hr.Release()
+	return s.checkPassword(ctx, hr, u, pw)
+}
+
+// checkPassword is CheckPassword within a reservation the caller holds.
+func (s *Service) checkPassword(ctx context.Context, hr *password.Reservation, u user.User, pw string) error {
 	key := throttleKey(u.Email)
 	match, err := s.guarded(ctx, key, s.clock(), func() (bool, error) {
-		ok, _, err := s.verifyHash(ctx, u, pw)
+		ok, _, err := s.verifyHash(ctx, hr, u, pw)
 		return ok, err
 	})
 	if err != nil {

@@ -231,12 +231,41 @@ func TestLoginBurstChecksAtMostMaxFailures(t *testing.T) {
 	})
 }
 
+// A caller the saturated hasher cannot admit is refused at once with a
+// retryable 429, before its attempt is counted against the account.
 func TestLoginUnderSaturationDoesNotCount(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db store.DB) {
+		full := password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, password.Limits{Concurrency: 1, QueueDepth: 1})
+		e := newEnv(t, db, func(d *auth.Deps) { d.Hasher = full })
+		e.register(t, "alice@example.com", "alice")
+		for range 2 {
+			r, err := full.Reserve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Release()
+		}
+		for _, email := range []string{"nobody@example.com", "alice@example.com"} {
+			_, err := e.svc.Login(ctx(), email, goodPassword)
+			ae := wantKind(t, err, apperr.TooManyRequests)
+			if ae.RetryAfter != time.Second {
+				t.Fatalf("Retry-After = %v", ae.RetryAfter)
+			}
+			if _, err := e.st.Sessions.Throttle(context.Background(), throttleKeyFor(email)); !errors.Is(err, auth.ErrNotFound) {
+				t.Fatalf("a refused attempt was counted: %v", err)
+			}
+		}
+	})
+}
+
+// An admitted caller whose wait for a slot outlasts the queue timeout is
+// refused the same way, and the attempt counted on admission is refunded.
+func TestLoginTimedOutInQueueIsRefunded(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
 		// Slow parameters and one slot, so one background hash keeps it
-		// busy for the whole login (several hashes in a row would leave
-		// gaps between them that the login could slip into).
-		slow := password.NewHasher(password.Params{MemoryKiB: 32 << 10, Iterations: 24, Parallelism: 1}, password.Limits{Concurrency: 1})
+		// busy for the whole login.
+		slow := password.NewHasher(password.Params{MemoryKiB: 32 << 10, Iterations: 24, Parallelism: 1},
+			password.Limits{Concurrency: 1, QueueDepth: 1, QueueTimeout: time.Millisecond})
 		e := newEnv(t, db, func(d *auth.Deps) { d.Hasher = slow })
 		done := make(chan struct{})
 		go func() {
@@ -251,10 +280,7 @@ func TestLoginUnderSaturationDoesNotCount(t *testing.T) {
 		}
 		_, err := e.svc.Login(ctx(), "nobody@example.com", goodPassword)
 		<-done
-		ae := wantKind(t, err, apperr.Unavailable)
-		if ae.RetryAfter != time.Second {
-			t.Fatalf("Retry-After = %v", ae.RetryAfter)
-		}
+		wantKind(t, err, apperr.TooManyRequests)
 		if _, err := e.st.Sessions.Throttle(context.Background(), throttleKeyFor("nobody@example.com")); !errors.Is(err, auth.ErrNotFound) {
 			t.Fatalf("a refused attempt was counted: %v", err)
 		}
