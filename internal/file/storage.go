@@ -10,6 +10,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync/atomic"
 )
 
 // Storage layout. Every file lives at Dir/ab/cd/<32 hex digits>, where the
@@ -38,7 +39,15 @@ func newKey() (string, error) {
 }
 
 // disk stores file bytes under one directory.
-type disk struct{ dir string }
+type disk struct {
+	dir string
+	// synced marks the shard directories whose own entry (in their parent)
+	// this process has synced, so that each costs one directory sync per
+	// process instead of one per upload.
+	synced *shardSet
+	// syncDir syncs a directory under the root; tests record the calls.
+	syncDir func(root *os.Root, name string) error
+}
 
 func newDisk(dir string) (disk, error) {
 	if dir == "" {
@@ -47,7 +56,32 @@ func newDisk(dir string) (disk, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return disk{}, fmt.Errorf("file: create upload directory: %w", err)
 	}
-	return disk{dir: dir}, nil
+	return disk{dir: dir, synced: new(shardSet), syncDir: syncDir}, nil
+}
+
+func syncDir(root *os.Root, name string) error {
+	dir, err := root.Open(name)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
+}
+
+// shardSet is a set of shard directories: "ab" (256 of them) and "ab/cd"
+// (65536), one bit each.
+type shardSet struct {
+	bits [(256 + 256*256) / 64]atomic.Uint64
+}
+
+func (s *shardSet) has(i int) bool { return s.bits[i/64].Load()&(1<<(i%64)) != 0 }
+func (s *shardSet) add(i int)      { s.bits[i/64].Or(1 << (i % 64)) }
+
+// shardIndexes returns the shardSet indexes of a valid key's "ab" and
+// "ab/cd" directories.
+func shardIndexes(key string) (outer, inner int) {
+	b, _ := hex.DecodeString(key[0:2] + key[3:5])
+	return int(b[0]), 256 + int(b[0])*256 + int(b[1])
 }
 
 func (d disk) root() (*os.Root, error) { return os.OpenRoot(d.dir) }
@@ -64,6 +98,11 @@ func (d disk) createTemp(root *os.Root, key string) (*os.File, error) {
 // commit makes key's temporary file (already written) durable under its
 // final name: data first, then the rename, then the directory entry, so a
 // crash leaves either a temporary file (swept) or the complete file.
+//
+// The entry is only as durable as the path to it: a shard directory made
+// for this upload, or by a concurrent one that may not have synced it yet,
+// needs its own entry synced too, in its parent up to the storage root.
+// That happens once per shard and process.
 func (d disk) commit(root *os.Root, f *os.File, key string) error {
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -75,12 +114,24 @@ func (d disk) commit(root *os.Root, f *os.File, key string) error {
 	if err := root.Rename(key+tmpSuffix, key); err != nil {
 		return err
 	}
-	dir, err := root.Open(path.Dir(key))
-	if err != nil {
+	if err := d.syncDir(root, path.Dir(key)); err != nil {
 		return err
 	}
-	defer dir.Close()
-	return dir.Sync()
+	outer, inner := shardIndexes(key)
+	if d.synced.has(inner) {
+		return nil
+	}
+	if !d.synced.has(outer) {
+		if err := d.syncDir(root, "."); err != nil { // holds "ab"
+			return err
+		}
+		d.synced.add(outer)
+	}
+	if err := d.syncDir(root, key[0:2]); err != nil { // holds "cd"
+		return err
+	}
+	d.synced.add(inner)
+	return nil
 }
 
 // remove deletes name (a key, or a key with tmpSuffix); a missing file is
