@@ -212,7 +212,7 @@ func (s *Service) copyChecked(ctx context.Context, w io.Writer, r io.Reader, nam
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("%w: %w", ErrUploadAborted, err)
 		}
-		n, rerr := lr.Read(buf)
+		n, rerr := fill(lr, buf)
 		if n > 0 {
 			size += int64(n)
 			if size > s.maxBytes {
@@ -273,6 +273,24 @@ func (s *Service) copyChecked(ctx context.Context, w io.Writer, r io.Reader, nam
 	res.size = size
 	res.sha256 = hex.EncodeToString(h.Sum(nil))
 	return res, nil
+}
+
+// fill reads from r until buf is full or r fails, and returns r's error
+// as is: unlike io.ReadFull it never turns a short read into
+// io.ErrUnexpectedEOF, which a multipart part returns for a truncated body.
+// A multipart part hands out at most its 4 KiB read buffer per Read, so
+// filling the whole buffer first turns 256 write syscalls per MiB into 16,
+// and runs the checks per 64 KiB instead of per 4 KiB.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // tailBuffer keeps the last max bytes written to it.

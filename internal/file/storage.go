@@ -87,12 +87,18 @@ func shardIndexes(key string) (outer, inner int) {
 func (d disk) root() (*os.Root, error) { return os.OpenRoot(d.dir) }
 
 // createTemp creates key's temporary file, exclusively and readable by the
-// service's user only.
+// service's user only. The shard directories are made only when missing,
+// which saves MkdirAll's walk once a shard exists.
 func (d disk) createTemp(root *os.Root, key string) (*os.File, error) {
+	const flags, perm = os.O_WRONLY | os.O_CREATE | os.O_EXCL, 0o600
+	f, err := root.OpenFile(key+tmpSuffix, flags, perm)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
 	if err := root.MkdirAll(path.Dir(key), 0o700); err != nil {
 		return nil, err
 	}
-	return root.OpenFile(key+tmpSuffix, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	return root.OpenFile(key+tmpSuffix, flags, perm)
 }
 
 // commit makes key's temporary file (already written) durable under its
