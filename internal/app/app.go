@@ -222,6 +222,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a.Metrics.CounterFunc("session_view_misses_total", "Session checks read from the database and then cached.", func() float64 { _, m, _ := a.View.Stats(); return float64(m) })
 	a.Metrics.CounterFunc("session_view_fallbacks_total", "Session checks read from the database because the change feed was not current.", func() float64 { _, _, f := a.View.Stats(); return float64(f) })
 	a.Metrics.GaugeFunc("password_hash_waiting", "Admitted callers waiting for a password-hashing slot.", func() float64 { _, n := a.Hasher.Stats(); return float64(n) })
+	a.Metrics.CounterFunc("password_hash_refused_total", "Requests refused (429) because password hashing was saturated.", func() float64 { return float64(a.Hasher.Refused()) })
 
 	mem := ratelimit.NewMemory()
 	a.closers = append(a.closers, func() error { mem.Close(); return nil })

@@ -28,7 +28,7 @@ func TestMetricsCoverRequestsPoolsAndHashing(t *testing.T) {
 		want := []string{
 			`http_requests_total{method="GET",route="/healthz",status="200"} 1`,
 			"http_request_duration_seconds_bucket", "http_requests_in_flight",
-			"password_hash_in_use", "password_hash_waiting", "go_goroutines",
+			"password_hash_in_use", "password_hash_waiting", "password_hash_refused_total 0", "go_goroutines",
 			"session_view_fresh", "session_view_hits_total", "session_view_fallbacks_total",
 		}
 		if e.Engine == "sqlite" {

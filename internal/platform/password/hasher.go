@@ -103,6 +103,7 @@ type Hasher struct {
 	sem          chan struct{}
 	admitLimit   int64
 	admitted     atomic.Int64
+	refused      atomic.Uint64
 	queueTimeout time.Duration
 	waiting      atomic.Int64
 	dummy        string
@@ -165,6 +166,7 @@ type Reservation struct {
 func (h *Hasher) Reserve() (*Reservation, error) {
 	if h.admitted.Add(1) > h.admitLimit {
 		h.admitted.Add(-1)
+		h.refused.Add(1)
 		return nil, ErrBusy
 	}
 	return &Reservation{h: h}, nil
@@ -279,6 +281,10 @@ func (h *Hasher) Stats() (inUse, waiting int) {
 	return len(h.sem), int(h.waiting.Load())
 }
 
+// Refused counts the callers refused so far because the queue was full or
+// their wait outlasted the queue timeout.
+func (h *Hasher) Refused() uint64 { return h.refused.Load() }
+
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -303,6 +309,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		h.hold()
 		return nil
 	case <-expired:
+		h.refused.Add(1)
 		return ErrBusy
 	case <-ctx.Done():
 		return ctx.Err()

@@ -157,6 +157,9 @@ func TestAdmission(t *testing.T) {
 	if r, err := h.Reserve(); !errors.Is(err, ErrBusy) || r != nil {
 		t.Fatalf("fourth Reserve = %v, %v; want nil, ErrBusy", r, err)
 	}
+	if n := h.Refused(); n != 1 {
+		t.Fatalf("Refused = %d after one refusal", n)
+	}
 	// The queue timeout is an hour: these can only return now if they were
 	// refused without waiting.
 	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, ErrBusy) {
@@ -241,6 +244,9 @@ func TestQueueTimeout(t *testing.T) {
 	defer func() { _ = release() }()
 	if _, err := h.Hash(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Hash: err = %v, want ErrBusy", err)
+	}
+	if n := h.Refused(); n != 1 {
+		t.Fatalf("Refused = %d after one timed-out wait", n)
 	}
 }
 
