@@ -95,6 +95,15 @@ func TestDummyVerify(t *testing.T) {
 	if !strings.HasPrefix(h.dummy, "$argon2id$v=19$m=64,t=1,p=1$") {
 		t.Fatalf("dummy hash %q does not use the hasher's params", h.dummy)
 	}
+	// It passes Verify's own checks of a stored hash, so verifying against
+	// it does the full work, and it matches nothing.
+	match, _, err := h.Verify(context.Background(), "anything", h.dummy)
+	if err != nil || match {
+		t.Fatalf("Verify against the dummy = %v, %v; want no match and no error", match, err)
+	}
+	if other := NewHasher(fastParams, Limits{Concurrency: 1}); other.dummy == h.dummy {
+		t.Fatal("two hashers share a dummy hash")
+	}
 }
 
 func TestDefaults(t *testing.T) {
