@@ -42,6 +42,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	ops := newSpecOps(spec, security)
 	acceptsPAT := func(c echo.Context) bool {
 		for _, sr := range security[c.Request().Method+" "+c.Path()] {
 			if _, ok := sr[schemePAT]; ok {
@@ -83,6 +84,11 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
 	specRoutes := map[string]bool{}
 	for _, r := range e.Routes() {
+		// The validator finds operations by Echo's route: every generated
+		// route must have one.
+		if ops[r.Path][r.Method] == nil {
+			return nil, fmt.Errorf("route %s %s has no operation in the spec", r.Method, r.Path)
+		}
 		specRoutes[r.Path] = true
 	}
 	outsideSpec := func(c echo.Context) bool { return c.Path() != "" && !specRoutes[c.Path()] }
@@ -113,7 +119,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		ratelimit.Middleware(d.Limiter, s.ipRules(), s.onRateLimited),
 		patGate(acceptsPAT),
 		s.uploadGuard(isUpload, security[http.MethodPost+" /api/v1/files"]),
-		s.validator(spec, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
+		s.validator(ops, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
 		// Probes read nothing from the request, so nothing in it can be refused.
 		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) || probe(c) }),
 		// The per-user limit needs the caller, known only after authentication.

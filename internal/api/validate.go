@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
-	oapimw "github.com/oapi-codegen/echo-middleware"
 
 	"secureapi/internal/auth"
 	"secureapi/internal/pat"
@@ -205,41 +206,142 @@ func patGate(accepts func(echo.Context) bool) echo.MiddlewareFunc {
 	}
 }
 
-// validator is the OpenAPI request validator. Routes outside the spec (docs,
-// spec files) and the streaming upload route are skipped: the validator would
-// buffer the whole upload body in memory.
-func (s *Server) validator(spec *openapi3.T, skip func(echo.Context) bool) echo.MiddlewareFunc {
-	return oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
-		Skipper:               skip,
-		SilenceServersWarning: true,
-		DoNotValidateServers:  true,
-		Options: openapi3filter.Options{
-			MultiError: true,
-			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-				ec := oapimw.GetEchoContext(ctx)
-				if ec == nil {
-					return errMissingToken
+// specOp is one operation of the spec as the validator needs it, found
+// from Echo's own route match.
+type specOp struct {
+	route *routers.Route
+	// security is the operation's requirements (its own, or the document's
+	// default).
+	security openapi3.SecurityRequirements
+	// checked says the operation declares parameters or a request body: only
+	// then does the request go through openapi3filter.ValidateRequest; for
+	// the others the security check is all there is to validate.
+	checked bool
+}
+
+// specOps holds every operation of the spec by Echo route template and
+// method, built once when the router is.
+type specOps map[string]map[string]*specOp
+
+// newSpecOps indexes spec's operations; security is operationSecurity(spec).
+func newSpecOps(spec *openapi3.T, security map[string]openapi3.SecurityRequirements) specOps {
+	ops := specOps{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := specParam.ReplaceAllString(path, ":$1")
+		byMethod := map[string]*specOp{}
+		for method, op := range item.Operations() {
+			byMethod[method] = &specOp{
+				route:    &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+				security: security[method+" "+echoPath],
+				checked:  len(item.Parameters) > 0 || len(op.Parameters) > 0 || op.RequestBody != nil,
+			}
+		}
+		ops[echoPath] = byMethod
+	}
+	return ops
+}
+
+// find returns the operation of Echo's match for c. A request that matched
+// no route is a 404; one whose route has no operation for its method, a 405.
+func (o specOps) find(c echo.Context) (*specOp, error) {
+	byMethod, ok := o[c.Path()]
+	if !ok {
+		return nil, echo.NewHTTPError(http.StatusNotFound, routers.ErrPathNotFound.Error())
+	}
+	op, ok := byMethod[c.Request().Method]
+	if !ok {
+		return nil, echo.NewHTTPError(http.StatusMethodNotAllowed)
+	}
+	return op, nil
+}
+
+// echoContextKey carries the Echo context to the authentication callback.
+type echoContextKey struct{}
+
+// validator is the OpenAPI request validator. It takes the operation from
+// Echo's route match (no second router) and runs only what the operation
+// needs: the security check alone when the operation has no parameters and
+// no body, openapi3filter.ValidateRequest (security, parameters, body, in
+// that order) otherwise. Routes outside the spec (docs, spec files) and the
+// streaming upload route are skipped: the validator would buffer the whole
+// upload body in memory.
+func (s *Server) validator(ops specOps, skip func(echo.Context) bool) echo.MiddlewareFunc {
+	opts := &openapi3filter.Options{
+		MultiError: true,
+		AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+			ec, ok := ctx.Value(echoContextKey{}).(echo.Context)
+			if !ok {
+				return errMissingToken
+			}
+			rctx, err := s.authenticateScheme(ec.Request(), in.SecuritySchemeName, in.Scopes)
+			if err != nil {
+				return err
+			}
+			ec.SetRequest(ec.Request().WithContext(rctx))
+			return nil
+		},
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			op, err := ops.find(c)
+			if err != nil {
+				return err
+			}
+			if !op.checked {
+				if len(op.security) == 0 {
+					return next(c)
 				}
-				rctx, err := s.authenticateScheme(ec.Request(), in.SecuritySchemeName, in.Scopes)
+				// What ValidateSecurityRequirements does, with the same
+				// authenticator and answer; the route takes no body, so there
+				// is none to read (ignoreBody dropped any).
+				ctx, err := s.authorize(c.Request(), op.security)
 				if err != nil {
 					return err
 				}
-				ec.SetRequest(ec.Request().WithContext(rctx))
-				return nil
-			},
-		},
-		// Keep the full error list; it is turned into a problem in ErrorHandler.
-		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
-			return &echo.HTTPError{Code: http.StatusBadRequest, Internal: me}
-		},
-		ErrorHandler: func(c echo.Context, he *echo.HTTPError) error {
-			var me openapi3.MultiError
-			if errors.As(he.Internal, &me) {
+				c.SetRequest(c.Request().WithContext(ctx))
+				return next(c)
+			}
+			params, ok := pathParams(c)
+			if !ok {
+				return echo.NewHTTPError(http.StatusNotFound, routers.ErrPathNotFound.Error())
+			}
+			req := c.Request()
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: op.route, Options: opts}
+			if err := openapi3filter.ValidateRequest(context.WithValue(req.Context(), echoContextKey{}, c), in); err != nil {
+				var me openapi3.MultiError
+				if !errors.As(err, &me) {
+					me = openapi3.MultiError{err}
+				}
 				return validationError(me)
 			}
-			return he
-		},
-	})
+			return next(c)
+		}
+	}
+}
+
+// pathParams are Echo's path parameters of c, percent-decoded as
+// openapi3filter expects. An empty segment is not a match for a template
+// variable (a request for /files//content names no file): ok is false.
+func pathParams(c echo.Context) (map[string]string, bool) {
+	names := c.ParamNames()
+	if len(names) == 0 {
+		return nil, true
+	}
+	params := make(map[string]string, len(names))
+	for _, name := range names {
+		v := c.Param(name)
+		if v == "" {
+			return nil, false
+		}
+		if u, err := url.PathUnescape(v); err == nil {
+			v = u
+		}
+		params[name] = v
+	}
+	return params, true
 }
 
 // validationError turns the validator's findings into one client error:
