@@ -40,7 +40,7 @@ func LookAlikes(names []string, source string) []Problem {
 			continue
 		}
 		msg := "is set in " + source + " but is not a setting of this service, so it has no effect"
-		if dist <= 3 {
+		if dist <= maxSuggest {
 			msg += "; did you mean " + best + "?"
 		}
 		out = append(out, Problem{Var: name, Message: msg})
@@ -48,10 +48,20 @@ func LookAlikes(names []string, source string) []Problem {
 	return out
 }
 
-// closest returns the known name with the smallest edit distance to name.
+// maxSuggest is the largest edit distance that LookAlikes acts on.
+const maxSuggest = 3
+
+// closest returns the known name with the smallest edit distance to name, if
+// that distance is at most maxSuggest; otherwise the distance is only known
+// to be larger. Names whose lengths differ by more than maxSuggest are that
+// far apart without computing it, which keeps start-up from spending
+// milliseconds comparing every environment variable with every setting.
 func closest(name string, known []string) (string, int) {
-	best, bestDist := "", len(name)+64
+	best, bestDist := "", maxSuggest+1
 	for _, k := range known {
+		if abs(len(k)-len(name)) > maxSuggest {
+			continue
+		}
 		if d := editDistance(name, k); d < bestDist {
 			best, bestDist = k, d
 		}
@@ -59,12 +69,14 @@ func closest(name string, known []string) (string, int) {
 	return best, bestDist
 }
 
+func abs(n int) int { return max(n, -n) }
+
 // editDistance is the optimal string alignment distance: insertions,
 // deletions, substitutions and swaps of two neighbours each cost one.
 func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	n := len(b) + 1
+	rows := make([]int, 3*n)
+	prev2, prev, cur := rows[:n], rows[n:2*n], rows[2*n:]
 	for j := range prev {
 		prev[j] = j
 	}
