@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/swaggest/swgui"
@@ -19,26 +20,41 @@ import (
 
 // specHandlers serve openapi.yaml as it is in the repository and its faithful
 // JSON rendering (same keys in the same order), both with a strong ETag so
-// clients and the docs page can revalidate cheaply.
-func specHandlers(raw []byte) (yamlH, jsonH echo.HandlerFunc, err error) {
-	js, err := yamlToJSON(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("convert spec to json: %w", err)
-	}
-	serve := func(ctype string, body []byte) echo.HandlerFunc {
-		sum := sha256.Sum256(body)
-		etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+// clients and the docs page can revalidate cheaply. Each document is
+// prepared on its first request, not at start-up: the JSON rendering parses
+// the whole YAML file again, which only readers of the spec need.
+func specHandlers(raw []byte) (yamlH, jsonH echo.HandlerFunc) {
+	serve := func(ctype string, render func() ([]byte, error)) echo.HandlerFunc {
+		prepare := sync.OnceValues(func() (doc, error) {
+			body, err := render()
+			if err != nil {
+				return doc{}, fmt.Errorf("render %s: %w", ctype, err)
+			}
+			sum := sha256.Sum256(body)
+			return doc{body: body, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`}, nil
+		})
 		return func(c echo.Context) error {
+			d, err := prepare()
+			if err != nil {
+				return err
+			}
 			h := c.Response().Header()
-			h.Set("ETag", etag)
+			h.Set("ETag", d.etag)
 			h.Set("Cache-Control", "no-cache")
-			if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
+			if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, d.etag) {
 				return c.NoContent(http.StatusNotModified)
 			}
-			return c.Blob(http.StatusOK, ctype, body)
+			return c.Blob(http.StatusOK, ctype, d.body)
 		}
 	}
-	return serve("application/yaml; charset=utf-8", raw), serve(echo.MIMEApplicationJSONCharsetUTF8, js), nil
+	return serve("application/yaml; charset=utf-8", func() ([]byte, error) { return raw, nil }),
+		serve(echo.MIMEApplicationJSONCharsetUTF8, func() ([]byte, error) { return yamlToJSON(raw) })
+}
+
+// doc is a served document and its ETag.
+type doc struct {
+	body []byte
+	etag string
 }
 
 // yamlToJSON renders a YAML document as JSON, keeping mapping order, so the

@@ -55,10 +55,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	yamlH, jsonH, err := specHandlers(secureapi.OpenAPI)
-	if err != nil {
-		return nil, err
-	}
+	yamlH, jsonH := specHandlers(secureapi.OpenAPI)
 	docs, docsCSP := docsHandler()
 	pages, pageCSP, err := pageHandlers()
 	if err != nil {
