@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -31,13 +32,10 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	s := &Server{Deps: d}
 	cfg := d.Config
 
-	spec, err := openapi3.NewLoader().LoadFromData(secureapi.OpenAPI)
+	spec, err := embeddedSpec()
 	if err != nil {
-		return nil, fmt.Errorf("load embedded spec: %w", err)
+		return nil, err
 	}
-	// The validator works on its own copy without servers: with servers set it
-	// would match requests on Host too. The published documents are the file.
-	spec.Servers = nil
 	security, err := operationSecurity(spec)
 	if err != nil {
 		return nil, err
@@ -132,6 +130,20 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	}
 	return e, nil
 }
+
+// embeddedSpec is openapi.yaml parsed, once per process: parsing is most of
+// the cost of building a router, and every router (tests build many) can
+// share the result, since validation only reads it.
+var embeddedSpec = sync.OnceValues(func() (*openapi3.T, error) {
+	spec, err := openapi3.NewLoader().LoadFromData(secureapi.OpenAPI)
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	// The validator works on its own copy without servers: with servers set it
+	// would match requests on Host too. The published documents are the file.
+	spec.Servers = nil
+	return spec, nil
+})
 
 // responseMediaTypes lists the media types the spec declares for one response.
 func responseMediaTypes(spec *openapi3.T, path, method string, status int) (map[string]bool, error) {
