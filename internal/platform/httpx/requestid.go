@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -9,6 +10,8 @@ import (
 
 // HeaderRequestID is the header carrying the request id in both directions.
 const HeaderRequestID = "X-Request-ID"
+
+var canonicalRequestID = http.CanonicalHeaderKey(HeaderRequestID)
 
 const maxRequestIDLen = 64
 
@@ -26,12 +29,20 @@ func RequestID() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			id := req.Header.Get(HeaderRequestID)
-			if !validRequestID(id) || len(req.Header.Values(HeaderRequestID)) > 1 {
+			in := req.Header[canonicalRequestID]
+			id := ""
+			if len(in) == 1 && validRequestID(in[0]) {
+				id = in[0]
+			} else {
 				id = newRequestID()
 			}
-			req.Header.Set(HeaderRequestID, id)
-			c.Response().Header().Set(HeaderRequestID, id)
+			// The header name is not in canonical form, so Get and Set would
+			// allocate its canonical form on every call; one array holds both
+			// values, each slice capped so an Add copies.
+			vals := [...]string{id, id}
+			both := vals[:]
+			req.Header[canonicalRequestID] = both[0:1:1]
+			c.Response().Header()[canonicalRequestID] = both[1:2:2]
 			c.SetRequest(req.WithContext(WithRequestID(req.Context(), id)))
 			return next(c)
 		}

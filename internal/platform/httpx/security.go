@@ -63,26 +63,30 @@ func SecurityHeaders(cfg SecurityHeadersConfig) echo.MiddlewareFunc {
 			res := c.Response()
 			h := res.Header()
 
-			h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-			h.Set(echo.HeaderXFrameOptions, "DENY")
 			csp := DefaultCSP
 			if v, ok := pathCSP[req.URL.Path]; ok {
 				csp = v
 			}
-			h.Set(echo.HeaderContentSecurityPolicy, csp)
-			h.Set(echo.HeaderReferrerPolicy, "no-referrer")
-			h.Set("Cross-Origin-Opener-Policy", "same-origin")
-			h.Set("Cross-Origin-Resource-Policy", "same-origin")
-			h.Set(echo.HeaderXXSSProtection, "0")
-			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+			// One array holds every value (a Set per header allocated a slice
+			// each); each header gets a one-element slice of it, capped so an
+			// Add later copies instead of writing into the next header.
+			vals := make([]string, 0, len(hardeningHeaders)+3)
+			keys := make([]string, 0, len(hardeningHeaders)+3)
+			for _, kv := range hardeningHeaders {
+				keys, vals = append(keys, kv[0]), append(vals, kv[1])
+			}
+			keys, vals = append(keys, headerCSP), append(vals, csp)
 			if hsts != "" && isHTTPS(req, trusted) {
-				h.Set(echo.HeaderStrictTransportSecurity, hsts)
+				keys, vals = append(keys, headerHSTS), append(vals, hsts)
 			}
 			for _, p := range noStore {
 				if strings.HasPrefix(req.URL.Path, p) {
-					h.Set(echo.HeaderCacheControl, "no-store")
+					keys, vals = append(keys, headerCacheControl), append(vals, "no-store")
 					break
 				}
+			}
+			for i, k := range keys {
+				h[k] = vals[i : i+1 : i+1]
 			}
 			h.Del(echo.HeaderServer)
 			res.Before(func() { res.Header().Del(echo.HeaderServer) })
@@ -90,6 +94,23 @@ func SecurityHeaders(cfg SecurityHeadersConfig) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// The headers SecurityHeaders sets, in canonical form (they are assigned to
+// the header map directly).
+var (
+	hardeningHeaders = [...][2]string{
+		{http.CanonicalHeaderKey(echo.HeaderXContentTypeOptions), "nosniff"},
+		{http.CanonicalHeaderKey(echo.HeaderXFrameOptions), "DENY"},
+		{http.CanonicalHeaderKey(echo.HeaderReferrerPolicy), "no-referrer"},
+		{http.CanonicalHeaderKey("Cross-Origin-Opener-Policy"), "same-origin"},
+		{http.CanonicalHeaderKey("Cross-Origin-Resource-Policy"), "same-origin"},
+		{http.CanonicalHeaderKey(echo.HeaderXXSSProtection), "0"},
+		{http.CanonicalHeaderKey("Permissions-Policy"), "camera=(), microphone=(), geolocation=()"},
+	}
+	headerCSP          = http.CanonicalHeaderKey(echo.HeaderContentSecurityPolicy)
+	headerHSTS         = http.CanonicalHeaderKey(echo.HeaderStrictTransportSecurity)
+	headerCacheControl = http.CanonicalHeaderKey(echo.HeaderCacheControl)
+)
 
 // HostCheck rejects requests whose Host is not in allowed with
 // 400 "host not allowed", which stops DNS-rebinding and Host-header poisoning

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func Middleware(l Limiter, rules []Rule, onReject func(rule string)) echo.Middle
 				}
 				if !res.Allowed {
 					h := c.Response().Header()
-					setHeaders(h.Set, res)
+					setHeaders(h, res)
 					retry := wholeSeconds(res.RetryAfter)
 					h.Set(headerRetryAfter, strconv.FormatInt(int64(retry/time.Second), 10))
 					if onReject != nil {
@@ -125,17 +126,31 @@ func Middleware(l Limiter, rules []Rule, onReject func(rule string)) echo.Middle
 				}
 			}
 			if found {
-				setHeaders(c.Response().Header().Set, tightest)
+				setHeaders(c.Response().Header(), tightest)
 			}
 			return next(c)
 		}
 	}
 }
 
-func setHeaders(set func(key, value string), r Result) {
-	set(headerLimit, strconv.Itoa(r.Limit))
-	set(headerRemaining, strconv.Itoa(r.Remaining))
-	set(headerReset, strconv.FormatInt(int64(math.Ceil(r.ResetAfter.Seconds())), 10))
+// The RateLimit-* names in canonical form: they are assigned to the header
+// map directly, since Set would allocate the canonical form every time.
+var (
+	canonicalLimit     = http.CanonicalHeaderKey(headerLimit)
+	canonicalRemaining = http.CanonicalHeaderKey(headerRemaining)
+	canonicalReset     = http.CanonicalHeaderKey(headerReset)
+)
+
+// setHeaders sets the RateLimit-* headers of r on h, the three values in
+// one array (each slice capped, so an Add copies).
+func setHeaders(h http.Header, r Result) {
+	vals := [...]string{
+		strconv.Itoa(r.Limit),
+		strconv.Itoa(r.Remaining),
+		strconv.FormatInt(int64(math.Ceil(r.ResetAfter.Seconds())), 10),
+	}
+	v := vals[:]
+	h[canonicalLimit], h[canonicalRemaining], h[canonicalReset] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 
 // wholeSeconds rounds d up to whole seconds, at least one: a client told
