@@ -284,7 +284,10 @@ func (s *Server) ipRules() []ratelimit.Rule {
 			return c.RealIP(), !probe(c)
 		}},
 		{Name: "auth", Limit: burst(cfg.RateLimitAuthPerMinute), Key: func(c echo.Context) (string, bool) {
-			return c.RealIP(), authRoutes[c.Request().Method+" "+c.Path()]
+			if !authRoutes[c.Request().Method+" "+c.Path()] {
+				return "", false // and no client address to format
+			}
+			return c.RealIP(), true
 		}},
 	}
 }

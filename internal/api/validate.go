@@ -139,8 +139,12 @@ func (s *Server) authorize(r *http.Request, srs openapi3.SecurityRequirements) (
 	var errs []error
 	for _, sr := range srs {
 		ctx, err := r.Context(), error(nil)
-		for _, name := range schemeNames(sr) {
-			if ctx, err = s.authenticateScheme(r.WithContext(ctx), name, sr[name]); err != nil {
+		for i, name := range schemeNames(sr) {
+			rs := r
+			if i > 0 {
+				rs = r.WithContext(ctx) // the principal of the schemes before
+			}
+			if ctx, err = s.authenticateScheme(rs, name, sr[name]); err != nil {
 				break
 			}
 		}
