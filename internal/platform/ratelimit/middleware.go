@@ -90,15 +90,22 @@ func Middleware(l Limiter, rules []Rule, onReject func(rule string)) echo.Middle
 		}
 		seen[r.Name] = true
 	}
+	// Each rule's RateLimit-Limit value (its burst) never changes: it is
+	// formatted once rather than on every request.
+	limitText := make([]formatted, len(rules))
+	for i, r := range rules {
+		limitText[i] = formatted{r.Limit.burst(), strconv.Itoa(r.Limit.burst())}
+	}
 
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
 			var (
-				tightest Result
-				found    bool
+				tightest     Result
+				tightestRule int
+				found        bool
 			)
-			for _, r := range rules {
+			for i, r := range rules {
 				if r.Limit.Disabled() {
 					continue
 				}
@@ -112,7 +119,7 @@ func Middleware(l Limiter, rules []Rule, onReject func(rule string)) echo.Middle
 				}
 				if !res.Allowed {
 					h := c.Response().Header()
-					setHeaders(h, res)
+					setHeaders(h, res, limitText[i])
 					retry := wholeSeconds(res.RetryAfter)
 					h.Set(headerRetryAfter, strconv.FormatInt(int64(retry/time.Second), 10))
 					if onReject != nil {
@@ -122,11 +129,11 @@ func Middleware(l Limiter, rules []Rule, onReject func(rule string)) echo.Middle
 				}
 				if !found || res.Remaining < tightest.Remaining ||
 					(res.Remaining == tightest.Remaining && res.ResetAfter > tightest.ResetAfter) {
-					tightest, found = res, true
+					tightest, tightestRule, found = res, i, true
 				}
 			}
 			if found {
-				setHeaders(c.Response().Header(), tightest)
+				setHeaders(c.Response().Header(), tightest, limitText[tightestRule])
 			}
 			return next(c)
 		}
@@ -141,11 +148,21 @@ var (
 	canonicalReset     = http.CanonicalHeaderKey(headerReset)
 )
 
+// formatted is a number and its decimal text.
+type formatted struct {
+	n    int
+	text string
+}
+
 // setHeaders sets the RateLimit-* headers of r on h, the three values in
-// one array (each slice capped, so an Add copies).
-func setHeaders(h http.Header, r Result) {
+// one array (each slice capped, so an Add copies). limit is the rule's
+// limit already formatted, used when it is r's.
+func setHeaders(h http.Header, r Result, limit formatted) {
+	if limit.n != r.Limit {
+		limit.text = strconv.Itoa(r.Limit)
+	}
 	vals := [...]string{
-		strconv.Itoa(r.Limit),
+		limit.text,
 		strconv.Itoa(r.Remaining),
 		strconv.FormatInt(int64(math.Ceil(r.ResetAfter.Seconds())), 10),
 	}
