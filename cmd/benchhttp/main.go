@@ -55,12 +55,25 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections for the read scenarios")
 	list := flag.String("scenarios", "health,me,login,upload,lists,cold,idle", "comma-separated scenarios")
 	flag.StringVar(&o.pgURL, "pg", os.Getenv("BENCH_DATABASE_URL"), "PostgreSQL URL for the PostgreSQL scenarios (a database the benchmark may fill)")
+	readme := flag.String("readme", "", "also write the tables into this file's performance block (README.md)")
 	flag.Parse()
 	o.scenarios = map[string]bool{}
 	for _, s := range strings.Split(*list, ",") {
 		o.scenarios[strings.TrimSpace(s)] = true
 	}
-	if err := run(ctx, o); err != nil {
+	var captured func() string
+	if *readme != "" {
+		var err error
+		if captured, err = teeStdout(); err != nil {
+			fmt.Fprintln(os.Stderr, "benchhttp:", err)
+			os.Exit(1)
+		}
+	}
+	err := run(ctx, o)
+	if err == nil && captured != nil {
+		err = writeReadme(*readme, captured())
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchhttp:", err)
 		os.Exit(1)
 	}
@@ -291,7 +304,10 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(tmp)
 	bins := map[string]string{"api": filepath.Join(tmp, "api"), "floor": filepath.Join(tmp, "floor")}
 	for name, out := range bins {
-		b := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/"+name)
+		// Built as releases are (Taskfile build, Dockerfile): static, no
+		// symbol tables, so the figures are those of what ships.
+		b := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/"+name)
+		b.Env = append(os.Environ(), "CGO_ENABLED=0")
 		b.Stderr = os.Stderr
 		if err := b.Run(); err != nil {
 			return fmt.Errorf("build %s: %w", name, err)
@@ -309,8 +325,14 @@ func run(ctx context.Context, o options) error {
 		return env
 	}
 
-	fmt.Printf("# HTTP benchmark\n\nMachine: %d cores, %s, %s. Command: `go run ./cmd/benchhttp -duration %s -reps %d -conns %d`. Medians of %d repetitions; rate limits off; loopback.\n",
-		runtime.NumCPU(), cpuModel(), runtime.Version(), o.duration, o.reps, o.conns, o.reps)
+	pg := ""
+	if o.pgURL != "" {
+		pg = "BENCH_DATABASE_URL=... "
+	}
+	fmt.Printf("# HTTP benchmark\n\nMachine: %d cores, %s, %s RAM, %s/%s, %s; run %s. Command: `%sgo tool task bench:http -- -duration %s -reps %d -conns %d`. "+
+		"Medians of %d repetitions, systems alternating; servers built as released (static, stripped); rate limits off and LOG_LEVEL=warn in every server, as the floor has neither; loopback only.\n",
+		runtime.NumCPU(), cpuModel(), memTotal(), runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02"),
+		pg, o.duration, o.reps, o.conns, o.reps)
 
 	floor, _, err := start(ctx, "floor", bins["floor"], nil, logPath)
 	if err != nil {
@@ -491,6 +513,19 @@ func multipartBody(size int) ([]byte, string) {
 	}
 	w.Close()
 	return buf.Bytes(), w.FormDataContentType()
+}
+
+// memTotal is the machine's memory as /proc/meminfo states it.
+func memTotal() string {
+	b, _ := os.ReadFile("/proc/meminfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			if kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64); err == nil {
+				return fmt.Sprintf("%.0f GiB", kb/(1<<20))
+			}
+		}
+	}
+	return "unknown"
 }
 
 func cpuModel() string {
