@@ -13,7 +13,9 @@ var _ auth.Feed = (*DB)(nil)
 // any order, so the cursor is a transaction id: the xmin of the reading
 // statement's snapshot, below which every transaction has finished and,
 // if it committed, is visible to that statement. Rows of transactions at or
-// above it are read again next time (the view skips repeats by seq).
+// above it are read again next time (the view skips repeats by seq). A
+// transaction left open for long holds the cursor back, so the rows after
+// it are read on every poll until it ends (pruning bounds them to an hour).
 func (d *DB) Changes(ctx context.Context, cursor int64) ([]auth.Change, int64, error) {
 	const horizon = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
 	if cursor == 0 {
