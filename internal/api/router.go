@@ -281,13 +281,13 @@ func (s *Server) ipRules() []ratelimit.Rule {
 		{Name: "ip", Limit: burst(cfg.RateLimitIPPerMinute), Key: func(c echo.Context) (string, bool) {
 			// Keyed by the trusted-proxy-aware extractor: a spoofed X-Forwarded-For
 			// does not change it. Load-balancer probes are never limited.
-			return c.RealIP(), !probe(c)
+			return httpx.ClientIP(c), !probe(c)
 		}},
 		{Name: "auth", Limit: burst(cfg.RateLimitAuthPerMinute), Key: func(c echo.Context) (string, bool) {
 			if !authRoutes[c.Request().Method+" "+c.Path()] {
 				return "", false // and no client address to format
 			}
-			return c.RealIP(), true
+			return httpx.ClientIP(c), true
 		}},
 	}
 }

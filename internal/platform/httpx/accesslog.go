@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"secureapi/internal/platform/reqinfo"
 )
 
 // maxLoggedPathLen bounds the path written to the log so that a client cannot
@@ -13,7 +15,7 @@ const maxLoggedPathLen = 512
 
 // AccessLog writes one structured line per request once it has finished:
 // method, route (the matched route template, or "unmatched"), path without the
-// query string, status, bytes_out, duration_ms, ip (c.RealIP(), i.e. the
+// query string, status, bytes_out, duration_ms, ip (ClientIP, i.e. the
 // installed IPExtractor) and request_id. Query strings, bodies, headers,
 // cookies and tokens are never logged because they routinely carry secrets.
 // Responses below 500 are logged at info level, the rest at error level.
@@ -51,12 +53,22 @@ func AccessLog(logger *slog.Logger) echo.MiddlewareFunc {
 				slog.Int("status", status),
 				slog.Int64("bytes_out", res.Size),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-				slog.String("ip", c.RealIP()),
+				slog.String("ip", ClientIP(c)),
 				slog.String("request_id", RequestIDFrom(req.Context())),
 			)
 			return nil
 		}
 	}
+}
+
+// ClientIP is the request's client address from the installed IPExtractor
+// (c.RealIP()), formatted once: the request facts carry it once they are
+// set, and every later reader (rate limits, the access log) takes it there.
+func ClientIP(c echo.Context) string {
+	if ip := reqinfo.From(c.Request().Context()).IP; ip != "" {
+		return ip
+	}
+	return c.RealIP()
 }
 
 // routeOf returns the route template so that log lines group by endpoint and
