@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -122,6 +123,10 @@ func cmdServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 
+	// Start-up leaves garbage (the spec parse, key loading, first queries)
+	// that the next collection would only reuse: return it to the system
+	// now, before an idle process sits on it.
+	debug.FreeOSMemory()
 	g, ctx := errgroup.WithContext(ctx)
 	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "env", cfg.AppEnv, "database", a.DB.Name(),
 		"docs", fmt.Sprintf("%s://%s/docs/", scheme, displayAddr(ln.Addr())), "tracing", tracingOn)
