@@ -66,8 +66,17 @@ func cmdServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer a.Close()
 
-	// Files left by a crash mid-upload are removed; rows whose file is gone are reported.
+	// Files left by a crash mid-upload are removed; rows whose file is gone
+	// are reported. The walk over every upload waits until the server has
+	// started, so that start-up does only what serving needs, and what it
+	// allocated goes back to the system afterwards.
 	go func() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(sweepDelay):
+		}
+		defer debug.FreeOSMemory()
 		rep, err := a.Files.Sweep(ctx)
 		if err != nil {
 			log.Error("upload sweep failed", "err", err)
@@ -193,6 +202,9 @@ func reloadOnHangup(ctx context.Context, a *app.App, certs *httpx.CertReloader, 
 		}
 	}
 }
+
+// sweepDelay is how long after start-up the upload sweep runs.
+const sweepDelay = 5 * time.Second
 
 func displayAddr(a net.Addr) string {
 	if tcp, ok := a.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {

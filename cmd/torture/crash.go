@@ -21,7 +21,8 @@ import (
 //     content on disk), and every acknowledged deletion is gone;
 //   - nothing is half-written: every file row has its complete content,
 //     every stored file has its row and no temporary upload is left once the
-//     upload sweep at start has run, every session has its refresh token;
+//     upload sweep has run (five seconds after start), every session has its
+//     refresh token;
 //   - `api audit verify` finds the chain intact.
 func runCrash(ctx context.Context, rn *run, engine string, res *result) error {
 	dbURL, cleanup, err := rn.database(ctx, engine, "crash")
