@@ -31,14 +31,6 @@ type response struct {
 	dur    time.Duration
 }
 
-func (r *response) problemType() string {
-	var p struct {
-		Type string `json:"type"`
-	}
-	json.Unmarshal(r.body, &p)
-	return p.Type
-}
-
 // apiClient talks to one instance.
 type apiClient struct {
 	base string

@@ -211,14 +211,6 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func (r *hreq) clone() *hreq {
-	c := *r
-	c.header = r.header.Clone()
-	c.query = slices.Clone(r.query)
-	c.fields = slices.Clone(r.fields)
-	return &c
-}
-
 func (r *hreq) set(key string, raw []byte) {
 	for i := range r.fields {
 		if r.fields[i].key == key {
