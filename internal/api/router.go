@@ -87,8 +87,10 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		specRoutes[r.Path] = true
 	}
 	outsideSpec := func(c echo.Context) bool { return c.Path() != "" && !specRoutes[c.Path()] }
-	withBody := operationsWithBody(spec)
-	takesBody := func(c echo.Context) bool { return withBody[c.Request().Method+" "+c.Path()] }
+	takesBody := func(c echo.Context) bool {
+		op := ops[c.Path()][c.Request().Method]
+		return op != nil && op.body
+	}
 
 	// Echo v4 calls every e.Use middleware anew on each request to build the
 	// chain, a closure allocation per middleware per request. The chain is
@@ -179,23 +181,6 @@ func responseMediaTypes(spec *openapi3.T, path, method string, status int) (map[
 	return out, nil
 }
 
-// operationsWithBody lists the operations that declare a request body, as
-// "METHOD /echo/:path".
-func operationsWithBody(spec *openapi3.T) map[string]bool {
-	out := map[string]bool{}
-	for path, item := range spec.Paths.Map() {
-		echoPath := specParamRE.ReplaceAllString(path, ":$1")
-		for method, op := range item.Operations() {
-			if op.RequestBody != nil {
-				out[method+" "+echoPath] = true
-			}
-		}
-	}
-	return out
-}
-
-var specParamRE = regexp.MustCompile(`\{([^}/]+)\}`)
-
 // ignoreBody drops the body of a request to a route that takes none, before
 // anything can read it. Such a body means nothing to the route, so it is
 // neither refused as too large (413) nor buffered: the validator's security
@@ -215,8 +200,6 @@ func ignoreBody(takesBody func(echo.Context) bool) echo.MiddlewareFunc {
 	}
 }
 
-// authRoutes are the credential endpoints: stricter per-IP limits slow
-// password guessing and account enumeration across accounts.
 // authRoutes are the credential endpoints (method and route): stricter
 // per-IP limits slow password guessing and account enumeration across
 // accounts. Every request that checks a password, spends a mailed token or
@@ -233,6 +216,10 @@ var authRoutes = map[string]bool{
 }
 
 var specParam = regexp.MustCompile(`\{([^}/]+)\}`)
+
+// echoPath is the Echo route template of a spec path ("/files/{id}" ->
+// "/files/:id").
+func echoPath(specPath string) string { return specParam.ReplaceAllString(specPath, ":$1") }
 
 // operationSecurity maps "METHOD /echo/:path" to the security requirements
 // of the spec's operation there (its own, or the document's default), so
@@ -253,7 +240,7 @@ func operationSecurity(spec *openapi3.T) (map[string]openapi3.SecurityRequiremen
 	}
 	out := map[string]openapi3.SecurityRequirements{}
 	for path, item := range spec.Paths.Map() {
-		echoPath := specParam.ReplaceAllString(path, ":$1")
+		route := echoPath(path)
 		for method, op := range item.Operations() {
 			sec := spec.Security
 			if op.Security != nil {
@@ -266,7 +253,7 @@ func operationSecurity(spec *openapi3.T) (map[string]openapi3.SecurityRequiremen
 					}
 				}
 			}
-			out[method+" "+echoPath] = sec
+			out[method+" "+route] = sec
 		}
 	}
 	return out, nil

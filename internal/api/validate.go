@@ -232,6 +232,8 @@ type specOp struct {
 	// then does the request go through openapi3filter.ValidateRequest; for
 	// the others the security check is all there is to validate.
 	checked bool
+	// body says the operation declares a request body.
+	body bool
 }
 
 // specOps holds every operation of the spec by Echo route template and
@@ -242,16 +244,17 @@ type specOps map[string]map[string]*specOp
 func newSpecOps(spec *openapi3.T, security map[string]openapi3.SecurityRequirements) specOps {
 	ops := specOps{}
 	for path, item := range spec.Paths.Map() {
-		echoPath := specParam.ReplaceAllString(path, ":$1")
+		route := echoPath(path)
 		byMethod := map[string]*specOp{}
 		for method, op := range item.Operations() {
 			byMethod[method] = &specOp{
 				route:    &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
-				security: security[method+" "+echoPath],
+				security: security[method+" "+route],
 				checked:  len(item.Parameters) > 0 || len(op.Parameters) > 0 || op.RequestBody != nil,
+				body:     op.RequestBody != nil,
 			}
 		}
-		ops[echoPath] = byMethod
+		ops[route] = byMethod
 	}
 	return ops
 }
