@@ -98,6 +98,32 @@ func TLSConfig(r *CertReloader) *tls.Config {
 	}
 }
 
+// escapeQuery makes a raw query from a request line safe to put in a URL:
+// net/http keeps it as sent, so it can hold a '#' (which would start a
+// fragment) or a '%' that starts no escape, and the Location would not
+// parse. Those two are escaped; everything else is kept as sent.
+func escapeQuery(q string) string {
+	if !strings.ContainsAny(q, "#%") {
+		return q
+	}
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '#':
+			b.WriteString("%23")
+		case c == '%' && (i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2])):
+			b.WriteString("%25")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
 // RedirectHandler answers every plain-HTTP request with 308 to the same host
 // and path over HTTPS on httpsPort ("" or "443" for the default port). With
 // allowedHosts set, other hosts get 400 so the redirect cannot be aimed elsewhere.
@@ -118,9 +144,11 @@ func RedirectHandler(httpsPort string, allowedHosts []string) http.Handler {
 		}
 		// An asterisk-form target ("OPTIONS *") names no resource: send
 		// the client to the root rather than glue "*" onto the host.
-		target := r.URL.RequestURI()
+		target := r.URL.EscapedPath()
 		if !strings.HasPrefix(target, "/") {
 			target = "/"
+		} else if r.URL.RawQuery != "" {
+			target += "?" + escapeQuery(r.URL.RawQuery)
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, "https://"+host+target, http.StatusPermanentRedirect)
