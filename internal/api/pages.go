@@ -9,11 +9,12 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 )
 
-//go:embed pages/page.html pages/page.js pages/style.css
+//go:embed pages/page.html pages/page.js pages/style.css pages/docs.html pages/docs.js
 var pageFiles embed.FS
 
 // linkPage is a page that a mailed link opens: it takes the token from the
@@ -44,17 +45,14 @@ var linkPages = []linkPage{
 		Done: "Your account now uses this address. You can close this page."},
 }
 
-// pageHandlers renders every link page once and returns the handlers by path
-// and the Content-Security-Policy they share: no outside requests, only this
-// page's own script and style (allowed by hash), fetches to this origin.
+// pageHandlers returns the link pages' handlers by path and the
+// Content-Security-Policy they share: no outside requests, only the page's
+// own script and style (allowed by hash), fetches to this origin. The pages
+// are rendered together on the first request for one of them, not at start.
 func pageHandlers() (map[string]echo.HandlerFunc, string, error) {
 	read := func(name string) (string, error) {
 		b, err := pageFiles.ReadFile("pages/" + name)
 		return string(b), err
-	}
-	html, err := read("page.html")
-	if err != nil {
-		return nil, "", err
 	}
 	script, err := read("page.js")
 	if err != nil {
@@ -64,27 +62,41 @@ func pageHandlers() (map[string]echo.HandlerFunc, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	tmpl, err := template.New("page").Parse(html)
-	if err != nil {
-		return nil, "", fmt.Errorf("link page template: %w", err)
-	}
+	render := sync.OnceValues(func() (map[string][]byte, error) {
+		html, err := read("page.html")
+		if err != nil {
+			return nil, err
+		}
+		tmpl, err := template.New("page").Parse(html)
+		if err != nil {
+			return nil, fmt.Errorf("link page template: %w", err)
+		}
+		bodies := make(map[string][]byte, len(linkPages))
+		for _, p := range linkPages {
+			var buf bytes.Buffer
+			data := struct {
+				linkPage
+				Script template.JS
+				Style  template.CSS
+			}{p, template.JS(script), template.CSS(style)}
+			if err := tmpl.Execute(&buf, data); err != nil {
+				return nil, fmt.Errorf("link page %s: %w", p.Path, err)
+			}
+			bodies[p.Path] = buf.Bytes()
+		}
+		return bodies, nil
+	})
 	handlers := make(map[string]echo.HandlerFunc, len(linkPages))
 	for _, p := range linkPages {
-		var buf bytes.Buffer
-		data := struct {
-			linkPage
-			Script template.JS
-			Style  template.CSS
-		}{p, template.JS(script), template.CSS(style)}
-		if err := tmpl.Execute(&buf, data); err != nil {
-			return nil, "", fmt.Errorf("link page %s: %w", p.Path, err)
-		}
-		body := buf.Bytes()
 		handlers[p.Path] = func(c echo.Context) error {
+			bodies, err := render()
+			if err != nil {
+				return err
+			}
 			// The page is the same for everyone, but the address it was opened
 			// with carried a token: keep it out of every cache.
 			c.Response().Header().Set("Cache-Control", "no-store")
-			return c.HTMLBlob(http.StatusOK, body)
+			return c.HTMLBlob(http.StatusOK, bodies[p.Path])
 		}
 	}
 	hash := func(s string) string {

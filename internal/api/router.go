@@ -54,7 +54,6 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		return nil, err
 	}
 	yamlH, jsonH := specHandlers(secureapi.OpenAPI)
-	docs, docsCSP := docsHandler()
 	pages, pageCSP, err := pageHandlers()
 	if err != nil {
 		return nil, err
@@ -139,7 +138,7 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	e.GET("/openapi.yaml", yamlH)
 	e.GET("/openapi.json", jsonH)
 	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
-	e.GET("/docs/*", echo.WrapHandler(docs))
+	e.GET("/docs/*", docsHandler())
 	for path, h := range pages {
 		e.GET(path, h)
 	}
