@@ -87,6 +87,9 @@ func TestSaturatedHashingRefusesAtOnce(t *testing.T) {
 			busy("login", login),
 			busy("login to an unknown account", apitest.Request{Method: "POST", URL: "/api/v1/auth/login",
 				Body: map[string]any{"email": "nobody@example.com", "password": apitest.Password}}),
+			// Refused before the body is read: a flood's refusals cost no parsing.
+			busy("login whose body is never read", apitest.Request{Method: "POST", URL: "/api/v1/auth/login",
+				Body: "{not json", Headers: map[string]string{"Content-Type": "application/json"}}),
 			busy("registration", register),
 			busy("password reset", reset),
 			busy("password change", apitest.Request{Method: "POST", URL: "/api/v1/users/me/password", Token: alice.Token,

@@ -120,6 +120,9 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		httpx.BodyLimit(cfg.MaxBodyBytes, isUpload),
 		// Per-IP limits run before any work (password hashing, body parsing).
 		ratelimit.Middleware(d.Limiter, s.ipRules(), s.onRateLimited),
+		// During a login flood the callers the hasher cannot take are turned
+		// away here, before their bodies are read and validated.
+		hashAdmission(d.Auth, publicHashing),
 		patGate(acceptsPAT),
 		s.uploadGuard(isUpload, security[http.MethodPost+" /api/v1/files"]),
 		s.validator(ops, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),

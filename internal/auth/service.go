@@ -289,6 +289,10 @@ func (s *Service) checkPolicy(field, pw string) error {
 	return nil
 }
 
+// Busy refuses, with the same 429 as the operation itself, a request that
+// would hash a password while the hasher is saturated; nil otherwise.
+func (s *Service) Busy() error { return s.hashErr(s.hasher.Admits()) }
+
 // hashErr turns a hasher failure into a client answer: saturation is a
 // retryable 429, anything else stays internal.
 func (s *Service) hashErr(err error) error {

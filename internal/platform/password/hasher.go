@@ -83,7 +83,8 @@ func (p Params) withDefaults() Params {
 // Limits bound the work a Hasher takes on.
 type Limits struct {
 	// Concurrency is how many Argon2id computations run at once (values
-	// below 1 mean 1). Peak hashing memory is Concurrency*MemoryKiB.
+	// below 1 mean 1). Peak hashing memory is Concurrency*MemoryKiB. Within
+	// a second of a refusal, one fewer runs (never fewer than one).
 	Concurrency int
 	// QueueDepth is how many more callers may wait for a slot (negative
 	// means 0). Callers beyond Concurrency+QueueDepth are refused at once.
@@ -99,12 +100,17 @@ type Limits struct {
 // Hasher hashes and verifies passwords with bounded concurrency and a
 // bounded queue. It is safe for concurrent use.
 type Hasher struct {
-	params       Params
-	argon        argon2id.Params
-	sem          chan struct{}
+	params Params
+	argon  argon2id.Params
+	// sem holds the running hashes' slots but one; spare is the last slot,
+	// which a hash takes only while no caller was refused for a second.
+	sem, spare   chan struct{}
 	admitLimit   int64
 	admitted     atomic.Int64
 	refused      atomic.Uint64
+	epoch        time.Time // monotonic origin of lastRefused
+	floodWindow  time.Duration
+	lastRefused  atomic.Int64 // nanoseconds after epoch, plus one; 0: never
 	queueTimeout time.Duration
 	waiting      atomic.Int64
 	dummy        string
@@ -129,12 +135,36 @@ func NewHasher(p Params, l Limits) *Hasher {
 			KeyLength:   keyLength,
 		},
 		sem:          make(chan struct{}, conc),
+		epoch:        time.Now(),
+		floodWindow:  floodWindow,
 		admitLimit:   int64(conc + max(l.QueueDepth, 0)),
 		queueTimeout: max(l.QueueTimeout, 0),
 	}
 
+	if conc > 1 {
+		h.sem, h.spare = make(chan struct{}, conc-1), make(chan struct{}, 1)
+	}
 	h.dummy = dummyHash(h.argon)
 	return h
+}
+
+// floodWindow is how long after a refusal hashing keeps its last slot free.
+const floodWindow = time.Second
+
+// refuse counts a refused caller and starts (or extends) a flood.
+func (h *Hasher) refuse() {
+	h.refused.Add(1)
+	h.lastRefused.Store(int64(time.Since(h.epoch)) + 1)
+}
+
+// flooding reports whether a caller was refused within the last floodWindow.
+// While callers are being refused, the machine has more work than it can
+// do; a hash then leaves one CPU to everything else the server does
+// (answering refusals at once, serving reads), which would otherwise wait
+// behind hashes that cannot yield for tens of milliseconds.
+func (h *Hasher) flooding() bool {
+	last := h.lastRefused.Load()
+	return last != 0 && int64(time.Since(h.epoch))+1-last < int64(h.floodWindow)
 }
 
 // dummyHash is a hash in argon2id's PHC format with h's parameters whose
@@ -170,10 +200,22 @@ type Reservation struct {
 func (h *Hasher) Reserve() (*Reservation, error) {
 	if h.admitted.Add(1) > h.admitLimit {
 		h.admitted.Add(-1)
-		h.refused.Add(1)
+		h.refuse()
 		return nil, ErrBusy
 	}
 	return &Reservation{h: h}, nil
+}
+
+// Admits returns ErrBusy, and counts a refusal, when a Reserve now would be
+// refused. It reserves nothing: a caller it lets through may still be
+// refused by Reserve. It lets a server turn away, during a flood, a request
+// that would hash before it spends anything on reading and checking it.
+func (h *Hasher) Admits() error {
+	if h.admitted.Load() >= h.admitLimit {
+		h.refuse()
+		return ErrBusy
+	}
+	return nil
 }
 
 // Release gives the reservation's place back. Releasing twice, or a nil
@@ -188,10 +230,11 @@ func (r *Reservation) Release() {
 
 // Hash is Hasher.Hash within the reservation.
 func (r *Reservation) Hash(ctx context.Context, pw string) (string, error) {
-	if err := r.acquire(ctx); err != nil {
+	slot, err := r.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer r.h.release()
+	defer release(slot)
 	encoded, err := argon2id.CreateHash(pw, &r.h.argon)
 	if err != nil {
 		return "", fmt.Errorf("password: hashing: %w", err)
@@ -206,10 +249,11 @@ func (r *Reservation) Verify(ctx context.Context, pw, encoded string) (match, re
 	if err != nil {
 		return false, false, err
 	}
-	if err := r.acquire(ctx); err != nil {
+	slot, err := r.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer r.h.release()
+	defer release(slot)
 	match, err = argon2id.ComparePasswordAndHash(pw, encoded)
 	if err != nil {
 		return false, false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
@@ -222,10 +266,11 @@ func (r *Reservation) Verify(ctx context.Context, pw, encoded string) (match, re
 
 // DummyVerify is Hasher.DummyVerify within the reservation.
 func (r *Reservation) DummyVerify(ctx context.Context, pw string) error {
-	if err := r.acquire(ctx); err != nil {
+	slot, err := r.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	defer r.h.release()
+	defer release(slot)
 	if _, err := argon2id.ComparePasswordAndHash(pw, r.h.dummy); err != nil {
 		return fmt.Errorf("password: dummy verify: %w", err)
 	}
@@ -233,9 +278,9 @@ func (r *Reservation) DummyVerify(ctx context.Context, pw string) error {
 }
 
 // acquire waits for a slot. A released reservation is no admission at all.
-func (r *Reservation) acquire(ctx context.Context) error {
+func (r *Reservation) acquire(ctx context.Context) (chan struct{}, error) {
 	if r.released {
-		return errors.New("password: reservation used after Release")
+		return nil, errors.New("password: reservation used after Release")
 	}
 	return r.h.acquire(ctx)
 }
@@ -282,21 +327,30 @@ func (h *Hasher) DummyVerify(ctx context.Context, pw string) error {
 // Stats reports how many slots are busy and how many admitted callers wait
 // for one, for metrics and saturation alerts.
 func (h *Hasher) Stats() (inUse, waiting int) {
-	return len(h.sem), int(h.waiting.Load())
+	return len(h.sem) + len(h.spare), int(h.waiting.Load())
 }
 
 // Refused counts the callers refused so far because the queue was full or
 // their wait outlasted the queue timeout.
 func (h *Hasher) Refused() uint64 { return h.refused.Load() }
 
-func (h *Hasher) acquire(ctx context.Context) error {
+// acquire waits for a slot and returns it, to be given back with release.
+// The spare slot is taken only while there is no flood.
+func (h *Hasher) acquire(ctx context.Context) (chan struct{}, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
+	}
+	spare := h.spare
+	if h.flooding() {
+		spare = nil // a nil channel is never ready
 	}
 	select {
 	case h.sem <- struct{}{}:
 		h.hold()
-		return nil
+		return h.sem, nil
+	case spare <- struct{}{}:
+		h.hold()
+		return spare, nil
 	default:
 	}
 
@@ -311,12 +365,15 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.sem <- struct{}{}:
 		h.hold()
-		return nil
+		return h.sem, nil
+	case spare <- struct{}{}:
+		h.hold()
+		return spare, nil
 	case <-expired:
-		h.refused.Add(1)
-		return ErrBusy
+		h.refuse()
+		return nil, ErrBusy
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -326,7 +383,8 @@ func (h *Hasher) hold() {
 	}
 }
 
-func (h *Hasher) release() { <-h.sem }
+// release gives back a slot that acquire returned.
+func release(slot chan struct{}) { <-slot }
 
 // decode parses encoded and rejects parameters that could not have come from
 // a sane hasher. Without these checks a zero iteration or lane count makes

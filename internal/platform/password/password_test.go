@@ -219,6 +219,71 @@ func TestAdmission(t *testing.T) {
 	}
 }
 
+// Once a caller has been refused, hashes leave one CPU to the rest of the
+// server: with two slots, one hash runs at a time until a refusal-free
+// window has passed, and then two again.
+func TestFloodLeavesACPU(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(fastParams, Limits{Concurrency: 2, QueueDepth: 2, QueueTimeout: time.Hour})
+	h.floodWindow = 200 * time.Millisecond
+	entered, unblock := make(chan struct{}, 4), make(chan struct{})
+	h.holdHook = func() {
+		entered <- struct{}{}
+		<-unblock
+	}
+	// running starts two hashes and reports how many of them hold a slot
+	// before either ends; then it lets them finish.
+	running := func() int {
+		t.Helper()
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				if err := h.DummyVerify(ctx, "pw"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		waitFor(t, func() bool { inUse, waiting := h.Stats(); return inUse+waiting == 2 })
+		inUse, _ := h.Stats()
+		for range 2 {
+			unblock <- struct{}{}
+		}
+		wg.Wait()
+		for len(entered) > 0 {
+			<-entered
+		}
+		return inUse
+	}
+
+	if n := running(); n != 2 {
+		t.Fatalf("before any refusal, %d hashes ran at once, want 2", n)
+	}
+	var held []*Reservation
+	for range 4 {
+		r, err := h.Reserve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, r)
+	}
+	if err := h.Admits(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Admits with every place taken = %v, want ErrBusy", err)
+	}
+	for _, r := range held {
+		r.Release()
+	}
+	if n := running(); n != 1 {
+		t.Fatalf("right after a refusal, %d hashes ran at once, want 1", n)
+	}
+	waitFor(t, func() bool { return !h.flooding() })
+	if n := running(); n != 2 {
+		t.Fatalf("a refusal-free window later, %d hashes ran at once, want 2", n)
+	}
+	if h.Refused() != 1 {
+		t.Fatalf("Refused = %d, want 1", h.Refused())
+	}
+}
+
 func TestQueuedCallerIsServed(t *testing.T) {
 	ctx := context.Background()
 	h := NewHasher(fastParams, Limits{Concurrency: 1, QueueDepth: 1, QueueTimeout: time.Hour})
