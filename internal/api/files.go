@@ -158,7 +158,7 @@ type fileContent struct {
 // application/octet-stream (types an operator allowed beyond the defaults).
 // Clients then never see a media type the contract does not name.
 func (s *Server) downloadType(stored string) string {
-	if mt, _, err := mime.ParseMediaType(stored); err == nil && s.downloadTypes[mt] {
+	if mt, _, err := mime.ParseMediaType(stored); err == nil && s.spec().downloadTypes[mt] {
 		return stored
 	}
 	return "application/octet-stream"

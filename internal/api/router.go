@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -32,26 +33,13 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	s := &Server{Deps: d}
 	cfg := d.Config
 
-	spec, err := embeddedSpec()
-	if err != nil {
-		return nil, err
-	}
-	security, err := operationSecurity(spec)
-	if err != nil {
-		return nil, err
-	}
-	ops := newSpecOps(spec, security)
 	acceptsPAT := func(c echo.Context) bool {
-		for _, sr := range security[c.Request().Method+" "+c.Path()] {
+		for _, sr := range s.spec().security[c.Request().Method+" "+c.Path()] {
 			if _, ok := sr[schemePAT]; ok {
 				return true
 			}
 		}
 		return false
-	}
-	s.downloadTypes, err = responseMediaTypes(spec, "/api/v1/files/{id}/content", http.MethodGet, http.StatusOK)
-	if err != nil {
-		return nil, err
 	}
 	yamlH, jsonH := specHandlers(secureapi.OpenAPI)
 	pages, pageCSP, err := pageHandlers()
@@ -76,18 +64,36 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	// Routes from the spec are validated; everything else (docs, spec files)
 	// is not. Unmatched paths are validated so they get the validator's 404.
 	gen.RegisterHandlers(e, gen.NewStrictHandler(s, nil))
+	routes := e.Routes()
 	specRoutes := map[string]bool{}
-	for _, r := range e.Routes() {
-		// The validator finds operations by Echo's route: every generated
-		// route must have one.
-		if ops[r.Path][r.Method] == nil {
-			return nil, fmt.Errorf("route %s %s has no operation in the spec", r.Method, r.Path)
-		}
+	for _, r := range routes {
 		specRoutes[r.Path] = true
 	}
+	// The spec is indexed on the first request that needs it, not here: see
+	// loadSpecIndex. The validator finds operations by Echo's route, so every
+	// generated route must have one.
+	s.specIndex = sync.OnceValues(func() (*specIndex, error) {
+		idx, err := loadSpecIndex()
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range routes {
+			if idx.ops[r.Path][r.Method] == nil {
+				return nil, fmt.Errorf("route %s %s has no operation in the spec", r.Method, r.Path)
+			}
+		}
+		return idx, nil
+	})
 	outsideSpec := func(c echo.Context) bool { return c.Path() != "" && !specRoutes[c.Path()] }
+	// Health probes (GET, their one declared method) have no parameters,
+	// body or security: nothing of the spec applies to them, and the server
+	// answers them without reading it. Other methods get the validator's 405.
+	probeGET := func(c echo.Context) bool { return c.Request().Method == http.MethodGet && probe(c) }
 	takesBody := func(c echo.Context) bool {
-		op := ops[c.Path()][c.Request().Method]
+		if probeGET(c) {
+			return false
+		}
+		op := s.spec().ops[c.Path()][c.Request().Method]
 		return op != nil && op.body
 	}
 
@@ -124,8 +130,8 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 		// away here, before their bodies are read and validated.
 		hashAdmission(d.Auth, publicHashing),
 		patGate(acceptsPAT),
-		s.uploadGuard(isUpload, security[http.MethodPost+" /api/v1/files"]),
-		s.validator(ops, func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) }),
+		s.uploadGuard(isUpload),
+		s.validator(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) || probeGET(c) }),
 		// Probes read nothing from the request, so nothing in it can be refused.
 		textGuard(func(c echo.Context) bool { return outsideSpec(c) || isUpload(c) || probe(c) }),
 		// The per-user limit needs the caller, known only after authentication.
@@ -148,10 +154,22 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	return e, nil
 }
 
-// embeddedSpec is openapi.yaml parsed, once per process: parsing is most of
-// the cost of building a router, and every router (tests build many) can
-// share the result, since validation only reads it.
-var embeddedSpec = sync.OnceValues(func() (*openapi3.T, error) {
+// specIndex is what the router takes from openapi.yaml.
+type specIndex struct {
+	// security maps "METHOD /echo/:path" to the operation's requirements.
+	security map[string]openapi3.SecurityRequirements
+	// ops is the validator's index of operations.
+	ops specOps
+	// downloadTypes are the media types declared for file downloads.
+	downloadTypes map[string]bool
+}
+
+// loadSpecIndex parses openapi.yaml and indexes it, once per process and on
+// first use: parsing is most of the cost of building a router (some 12 ms
+// and 1 MiB that stays), which a server that has only answered health
+// probes has no need for yet, and every router (tests build many) shares
+// the result, since validation only reads it.
+var loadSpecIndex = sync.OnceValues(func() (*specIndex, error) {
 	spec, err := openapi3.NewLoader().LoadFromData(secureapi.OpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("load embedded spec: %w", err)
@@ -159,8 +177,31 @@ var embeddedSpec = sync.OnceValues(func() (*openapi3.T, error) {
 	// The validator works on its own copy without servers: with servers set it
 	// would match requests on Host too. The published documents are the file.
 	spec.Servers = nil
-	return spec, nil
+	security, err := operationSecurity(spec)
+	if err != nil {
+		return nil, err
+	}
+	downloads, err := responseMediaTypes(spec, "/api/v1/files/{id}/content", http.MethodGet, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	idx := &specIndex{security: security, ops: newSpecOps(spec, security), downloadTypes: downloads}
+	// Parsing left a few MiB of garbage: give it back to the system now, off
+	// the request's path, rather than when the scavenger gets to it.
+	go debug.FreeOSMemory()
+	return idx, nil
 })
+
+// spec returns the router's spec index, loading it on first use. It fails
+// only if the openapi.yaml built into the binary is broken, which every test
+// that makes an API request would show: the panic becomes a 500 (Recover).
+func (s *Server) spec() *specIndex {
+	idx, err := s.specIndex()
+	if err != nil {
+		panic(err)
+	}
+	return idx
+}
 
 // routed runs the handler Echo's router chose for c: the route's, or its
 // not-found or method-not-allowed handler.
@@ -312,14 +353,14 @@ type bufferedBody struct {
 // before reading, chunked bodies cut off while streaming) and authentication
 // (with personal access token scopes) by the same code, from the operation's
 // security requirements in the spec.
-func (s *Server) uploadGuard(isUpload func(echo.Context) bool, security openapi3.SecurityRequirements) echo.MiddlewareFunc {
+func (s *Server) uploadGuard(isUpload func(echo.Context) bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !isUpload(c) {
 				return next(c)
 			}
 			r := c.Request()
-			ctx, err := s.authorize(r, security)
+			ctx, err := s.authorize(r, s.spec().security[http.MethodPost+" /api/v1/files"])
 			if err != nil {
 				return err
 			}

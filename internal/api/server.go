@@ -44,8 +44,9 @@ type Deps struct {
 // Server implements the generated strict server interface.
 type Server struct {
 	Deps
-	// downloadTypes are the media types openapi.yaml declares for downloads.
-	downloadTypes map[string]bool
+	// specIndex is openapi.yaml as the router uses it, loaded on first use
+	// (read it through spec).
+	specIndex func() (*specIndex, error)
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)

@@ -209,7 +209,7 @@ func securityError(errs []error) error {
 // patGate refuses personal access tokens, before any other work, on every
 // API operation whose security does not list the personalAccessToken
 // scheme: account management, the cookie endpoints, admin operations. The
-// spec, read at start-up, is the one list of where they are accepted.
+// spec is the one list of where they are accepted.
 func patGate(accepts func(echo.Context) bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -237,7 +237,7 @@ type specOp struct {
 }
 
 // specOps holds every operation of the spec by Echo route template and
-// method, built once when the router is.
+// method, built once per process (loadSpecIndex).
 type specOps map[string]map[string]*specOp
 
 // newSpecOps indexes spec's operations; security is operationSecurity(spec).
@@ -283,7 +283,7 @@ type echoContextKey struct{}
 // that order) otherwise. Routes outside the spec (docs, spec files) and the
 // streaming upload route are skipped: the validator would buffer the whole
 // upload body in memory.
-func (s *Server) validator(ops specOps, skip func(echo.Context) bool) echo.MiddlewareFunc {
+func (s *Server) validator(skip func(echo.Context) bool) echo.MiddlewareFunc {
 	opts := &openapi3filter.Options{
 		MultiError: true,
 		AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
@@ -304,7 +304,7 @@ func (s *Server) validator(ops specOps, skip func(echo.Context) bool) echo.Middl
 			if skip(c) {
 				return next(c)
 			}
-			op, err := ops.find(c)
+			op, err := s.spec().ops.find(c)
 			if err != nil {
 				return err
 			}
