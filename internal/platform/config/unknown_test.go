@@ -76,3 +76,46 @@ func TestDotenvLookAlikesAreWarnings(t *testing.T) {
 		t.Errorf("warnings for LOG_LEVL = %q, want one naming %s and suggesting LOG_LEVEL", found, path)
 	}
 }
+
+// A comparison cut off at a limit gives the exact distance up to the limit
+// and limit+1 beyond it.
+func TestEditDistanceLimit(t *testing.T) {
+	pairs := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"LOG_LEVEL", "LOG_LEVEL", 0},
+		{"LOG_LEVL", "LOG_LEVEL", 1},
+		{"LOG_LEVLE", "LOG_LEVEL", 1}, // a swap of neighbours
+		{"LISTEN_ADRR", "LISTEN_ADDR", 1},
+		{"DATABSE_ULR", "DATABASE_URL", 2},
+		{"RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_IP_PER_MINUTE", 3},
+		{"HOME", "LOG_LEVEL", 7},
+		{"", "ABC", 3},
+	}
+	for _, p := range pairs {
+		for limit := 0; limit <= 10; limit++ {
+			want := min(p.want, limit+1)
+			if got := editDistance(p.a, p.b, limit, nil); got != want {
+				t.Errorf("editDistance(%q, %q, %d) = %d, want %d", p.a, p.b, limit, got, want)
+			}
+			if got := editDistance(p.b, p.a, limit, nil); got != want {
+				t.Errorf("editDistance(%q, %q, %d) = %d, want %d", p.b, p.a, limit, got, want)
+			}
+		}
+	}
+}
+
+// Many unrelated variables, as a shell or a CI runner sets, are checked
+// without a warning, and the look-alike among them is still found.
+func TestLookAlikesAmongMany(t *testing.T) {
+	names := []string{"LOG_LEVL"}
+	for i := range 200 {
+		names = append(names, "SOME_TOOL_SETTING_"+strings.Repeat("X", i%20))
+	}
+	got := LookAlikes(names, "the environment")
+	if len(got) != 1 || got[0].Var != "LOG_LEVL" {
+		t.Fatalf("got %v, want only LOG_LEVL", got)
+	}
+}
