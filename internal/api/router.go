@@ -34,7 +34,11 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 	cfg := d.Config
 
 	acceptsPAT := func(c echo.Context) bool {
-		for _, sr := range s.spec().security[c.Request().Method+" "+c.Path()] {
+		op := s.spec().ops[c.Path()][c.Request().Method]
+		if op == nil {
+			return false
+		}
+		for _, sr := range op.security {
 			if _, ok := sr[schemePAT]; ok {
 				return true
 			}
@@ -156,9 +160,8 @@ func NewRouter(d Deps) (*echo.Echo, error) {
 
 // specIndex is what the router takes from openapi.yaml.
 type specIndex struct {
-	// security maps "METHOD /echo/:path" to the operation's requirements.
-	security map[string]openapi3.SecurityRequirements
-	// ops is the validator's index of operations.
+	// ops indexes the operations (security, parameters, body) by Echo
+	// route and method.
 	ops specOps
 	// downloadTypes are the media types declared for file downloads.
 	downloadTypes map[string]bool
@@ -185,7 +188,7 @@ var loadSpecIndex = sync.OnceValues(func() (*specIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx := &specIndex{security: security, ops: newSpecOps(spec, security), downloadTypes: downloads}
+	idx := &specIndex{ops: newSpecOps(spec, security), downloadTypes: downloads}
 	// Parsing left a few MiB of garbage: give it back to the system now, off
 	// the request's path, rather than when the scavenger gets to it.
 	go debug.FreeOSMemory()
@@ -360,7 +363,7 @@ func (s *Server) uploadGuard(isUpload func(echo.Context) bool) echo.MiddlewareFu
 				return next(c)
 			}
 			r := c.Request()
-			ctx, err := s.authorize(r, s.spec().security[http.MethodPost+" /api/v1/files"])
+			ctx, err := s.authorize(r, s.spec().ops["/api/v1/files"][http.MethodPost].security)
 			if err != nil {
 				return err
 			}
