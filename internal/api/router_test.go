@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"secureapi/internal/api/apitest"
+	"secureapi/internal/store"
 )
 
 // securityHeaders must be on every response, errors included.
@@ -224,6 +226,36 @@ func TestPanicIsA500ProblemWithoutInternals(t *testing.T) {
 	if !strings.Contains(e.Logs.String(), "secret internal detail") || !strings.Contains(e.Logs.String(), p["request_id"].(string)) {
 		t.Fatal("the panic is not logged with its request id")
 	}
+}
+
+// An instance whose database is behind the code (a rollback, or a deploy that
+// skipped migrations) must leave the load balancer until it is migrated.
+func TestReadinessWhenMigrationsArePending(t *testing.T) {
+	apitest.Each(t, nil, func(t *testing.T, e *apitest.Env) {
+		ctx := context.Background()
+		p, err := store.Migrations(e.App.DB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources := p.ListSources()
+		if _, err := p.DownTo(ctx, sources[len(sources)-2].Version); err != nil {
+			t.Fatal(err)
+		}
+		res := e.Do(t, apitest.Request{URL: "/readyz"})
+		if res.Status != http.StatusServiceUnavailable {
+			t.Fatalf("status = %d with a migration rolled back", res.Status)
+		}
+		apitest.AssertProblem(t, res, "service-unavailable")
+		if strings.Contains(string(res.Body), "goose") || strings.Contains(string(res.Body), "version") {
+			t.Fatalf("readiness problem names database internals: %s", res.Body)
+		}
+		if err := store.MigrateUp(ctx, e.App.DB); err != nil {
+			t.Fatal(err)
+		}
+		if res := e.Do(t, apitest.Request{URL: "/readyz"}); res.Status != http.StatusOK {
+			t.Fatalf("status = %d after migrating", res.Status)
+		}
+	})
 }
 
 func TestReadinessWhenDatabaseIsGone(t *testing.T) {

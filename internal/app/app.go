@@ -333,15 +333,11 @@ func (a *App) Ready(ctx context.Context) error {
 	if err := a.DB.Ping(ctx); err != nil {
 		return fmt.Errorf("database ping: %w", err)
 	}
-	p, err := store.Migrations(a.DB)
-	if err != nil {
-		return err
-	}
-	pending, err := p.HasPending(ctx)
+	at, err := store.AtHead(ctx, a.DB)
 	if err != nil {
 		return fmt.Errorf("migration status: %w", err)
 	}
-	if pending {
+	if !at {
 		return errors.New("migrations are pending")
 	}
 	return nil

@@ -41,8 +41,17 @@ func Open(ctx context.Context, engine, dsn string) (DB, error) {
 // Migrations returns the goose provider for db.
 func Migrations(db DB) (*goose.Provider, error) { return migrate.Provider(db.SQL(), db.Name()) }
 
-// MigrateUp applies every pending migration.
+// AtHead reports whether every migration is applied, with one query.
+func AtHead(ctx context.Context, db DB) (bool, error) {
+	return migrate.AtHead(ctx, db.SQL(), db.Name())
+}
+
+// MigrateUp applies every pending migration. When none is pending, as at
+// nearly every start, it costs one query.
 func MigrateUp(ctx context.Context, db DB) error {
+	if at, err := AtHead(ctx, db); err == nil && at {
+		return nil
+	}
 	p, err := Migrations(db)
 	if err != nil {
 		return err
