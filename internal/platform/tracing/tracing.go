@@ -8,10 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -28,10 +29,13 @@ const defaultServiceName = "secureapi"
 // and returns a no-op shutdown with enabled=false.
 //
 // lookup (os.LookupEnv in production) only decides whether tracing is on. The
-// exporter, batch processor, sampler and resource are configured by the SDK
-// from the process environment, so every OTEL_* variable keeps its documented
-// meaning (endpoint, headers, insecure, timeout, OTEL_BSP_*, OTEL_TRACES_SAMPLER,
-// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES).
+// exporter, batch processor, sampler and resource are configured from the
+// process environment, so every OTEL_* variable keeps its documented meaning:
+// the SDK reads OTEL_BSP_*, OTEL_TRACES_SAMPLER, OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES, and the OTLP/HTTP client in otlphttp.go reads
+// OTEL_EXPORTER_OTLP[_TRACES]_ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION,
+// _CERTIFICATE, _CLIENT_CERTIFICATE and _CLIENT_KEY. A value the client cannot
+// use is an error here rather than a failure at the first export.
 //
 // When enabled, the global TracerProvider and the W3C trace-context + baggage
 // propagator are installed. Shutdown flushes buffered spans; call it once, with
@@ -52,7 +56,11 @@ func Setup(ctx context.Context, lookup func(string) (string, bool)) (shutdown fu
 	if err != nil {
 		return noop, false, fmt.Errorf("tracing: resource from environment: %w", err)
 	}
-	exp, err := otlptracehttp.New(ctx)
+	client, err := newOTLPHTTPClient(os.LookupEnv)
+	if err != nil {
+		return noop, false, fmt.Errorf("tracing: OTLP/HTTP exporter: %w", err)
+	}
+	exp, err := otlptrace.New(ctx, client)
 	if err != nil {
 		return noop, false, fmt.Errorf("tracing: OTLP/HTTP exporter: %w", err)
 	}
