@@ -26,7 +26,6 @@ const (
 	defaultTimeout = 10 * time.Second
 	// Retries of a throttled or unavailable collector.
 	retryFirst  = time.Second
-	retryMax    = 10 * time.Second
 	retryBudget = time.Minute
 	// errBodyMax bounds the response body quoted in an error; drainMax
 	// bounds what is read to let the connection be reused.
@@ -55,6 +54,9 @@ type otlpHTTPClient struct {
 	headers  http.Header
 	gzip     bool
 	timeout  time.Duration // per request
+	// backoff is the first wait before a retry; it doubles up to ten times
+	// itself (1 s to 10 s).
+	backoff time.Duration
 
 	transport *http.Transport
 	client    *http.Client
@@ -71,7 +73,7 @@ func newOTLPHTTPClient(lookup func(string) (string, bool)) (*otlpHTTPClient, err
 	if err != nil {
 		return nil, err
 	}
-	c := &otlpHTTPClient{endpoint: endpoint, target: target, headers: http.Header{}, timeout: defaultTimeout}
+	c := &otlpHTTPClient{endpoint: endpoint, target: target, headers: http.Header{}, timeout: defaultTimeout, backoff: retryFirst}
 
 	if v, name := setting(lookup, "HEADERS"); name != "" {
 		if c.headers, err = parseHeaders(name, v); err != nil {
@@ -125,8 +127,8 @@ func (c *otlpHTTPClient) Stop(context.Context) error {
 }
 
 // UploadTraces POSTs one export, retrying 429, 502, 503 and 504 with
-// exponential backoff (1 s doubling to 10 s, or the Retry-After seconds the
-// collector asks for) until it succeeds, ctx is done, or a minute has gone.
+// exponential backoff (1 s doubling to 10 s, longer when the collector's
+// Retry-After asks for more) until it succeeds, ctx is done, or a minute has gone.
 func (c *otlpHTTPClient) UploadTraces(ctx context.Context, spans []*tracepb.ResourceSpans) error {
 	// TracesData is field 1, repeated ResourceSpans, exactly like the
 	// collector's ExportTraceServiceRequest, so its encoding is a valid
@@ -149,16 +151,17 @@ func (c *otlpHTTPClient) UploadTraces(ctx context.Context, spans []*tracepb.Reso
 	}
 
 	giveUp := time.Now().Add(retryBudget)
-	backoff := retryFirst
+	backoff := c.backoff
 	for {
 		retry, wait, err := c.send(ctx, body)
 		if err == nil || !retry {
 			return err
 		}
-		if wait < 0 {
-			wait = backoff
-		}
-		backoff = min(2*backoff, retryMax)
+		// A collector's Retry-After can lengthen the wait, never shorten it
+		// below the backoff: one answering "0" to every attempt would
+		// otherwise be hammered for the whole budget.
+		wait = max(wait, backoff)
+		backoff = min(2*backoff, 10*c.backoff)
 		if time.Now().Add(wait).After(giveUp) {
 			return fmt.Errorf("%w (not retried: the next attempt would come more than %s after the first)", err, retryBudget)
 		}
