@@ -8,8 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"secureapi/internal/auth"
-	"secureapi/internal/platform/httpx"
-	"secureapi/internal/platform/reqinfo"
 )
 
 type requestKey struct{}
@@ -21,21 +19,15 @@ func httpRequest(ctx context.Context) *http.Request {
 	return r
 }
 
-// requestContext stores the request facts (client IP from the trusted-proxy
-// aware extractor, user agent, request id) in the request's context, where
-// services, audit events and sessions read them.
+// requestContext stores the request itself in its context, for the strict
+// handlers that need more than a context (downloads read Range and the
+// conditional headers). The request facts services read (client IP, user
+// agent, request id) were stored by httpx.RequestID.
 func requestContext() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			ua := r.UserAgent()
-			if len(ua) > 512 {
-				ua = ua[:512]
-			}
-			ctx := reqinfo.With(r.Context(), reqinfo.Info{IP: c.RealIP(), UserAgent: ua, RequestID: httpx.RequestIDFrom(r.Context())})
-			r = r.WithContext(ctx)
-			r = r.WithContext(context.WithValue(r.Context(), requestKey{}, r))
-			c.SetRequest(r)
+			c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
 			return next(c)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+
+	"secureapi/internal/platform/reqinfo"
 )
 
 // HeaderRequestID is the header carrying the request id in both directions.
@@ -15,12 +17,17 @@ var canonicalRequestID = http.CanonicalHeaderKey(HeaderRequestID)
 
 const maxRequestIDLen = 64
 
-type requestIDKey struct{}
+// maxUserAgent bounds the user agent kept with the request facts: it is
+// copied into sessions and audit events.
+const maxUserAgent = 512
 
 // RequestID accepts an incoming X-Request-ID that matches
 // ^[A-Za-z0-9._:-]{1,64}$ and otherwise generates a UUIDv7. The id is set on
 // the response header, replaces the request header (so nothing downstream can
-// pick up the unvalidated value) and is stored in the request context.
+// pick up the unvalidated value) and is stored in the request context with
+// the other request facts (reqinfo): the client IP from Echo's IP extractor,
+// which trusts forwarding headers only from TRUSTED_PROXIES, and the user
+// agent, cut to 512 bytes. One context value holds all three.
 //
 // Incoming ids are validated because they end up in logs and in response
 // headers: a client must not be able to inject line breaks, control
@@ -43,7 +50,12 @@ func RequestID() echo.MiddlewareFunc {
 			both := vals[:]
 			req.Header[canonicalRequestID] = both[0:1:1]
 			c.Response().Header()[canonicalRequestID] = both[1:2:2]
-			c.SetRequest(req.WithContext(WithRequestID(req.Context(), id)))
+			ua := req.UserAgent()
+			if len(ua) > maxUserAgent {
+				ua = ua[:maxUserAgent]
+			}
+			info := reqinfo.Info{IP: c.RealIP(), UserAgent: ua, RequestID: id}
+			c.SetRequest(req.WithContext(reqinfo.With(req.Context(), info)))
 			return next(c)
 		}
 	}
@@ -54,14 +66,15 @@ func RequestIDFrom(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	return reqinfo.From(ctx).RequestID
 }
 
 // WithRequestID returns a copy of ctx carrying id, for work that starts
 // outside an HTTP request (jobs, tests) but logs through the same helpers.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	info := reqinfo.From(ctx)
+	info.RequestID = id
+	return reqinfo.With(ctx, info)
 }
 
 func validRequestID(s string) bool {

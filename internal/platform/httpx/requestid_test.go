@@ -2,6 +2,7 @@ package httpx_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"secureapi/internal/platform/httpx"
+	"secureapi/internal/platform/reqinfo"
 )
 
 func TestRequestID(t *testing.T) {
@@ -96,5 +98,52 @@ func TestRequestIDFromAbsent(t *testing.T) {
 	ctx := httpx.WithRequestID(context.Background(), "job-1")
 	if got := httpx.RequestIDFrom(ctx); got != "job-1" {
 		t.Fatalf("RequestIDFrom = %q, want job-1", got)
+	}
+}
+
+// The request facts that sessions, audit events and logs record come from
+// the same middleware: the client address from Echo's IP extractor (the
+// socket unless a trusted proxy forwarded the request) and a bounded user
+// agent.
+func TestRequestFacts(t *testing.T) {
+	tests := []struct {
+		name, remote, forwarded, ua string
+		trustProxy                  bool
+		wantIP, wantUA              string
+	}{
+		{name: "socket address", remote: "203.0.113.9:4000", ua: "curl/8", wantIP: "203.0.113.9", wantUA: "curl/8"},
+		{name: "forwarded header from an untrusted peer ignored", remote: "203.0.113.9:4000", forwarded: "198.51.100.1",
+			wantIP: "203.0.113.9"},
+		{name: "forwarded header from a trusted proxy used", remote: "10.0.0.2:4000", forwarded: "198.51.100.1", trustProxy: true,
+			wantIP: "198.51.100.1"},
+		{name: "long user agent cut to 512 bytes", remote: "203.0.113.9:4000", ua: strings.Repeat("u", 2000),
+			wantIP: "203.0.113.9", wantUA: strings.Repeat("u", 512)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := echo.New()
+			e.IPExtractor = echo.ExtractIPDirect()
+			if tt.trustProxy {
+				_, proxies, _ := net.ParseCIDR("10.0.0.0/8")
+				e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustIPRange(proxies))
+			}
+			e.Use(httpx.RequestID())
+			var got reqinfo.Info
+			e.GET("/", func(c echo.Context) error {
+				got = reqinfo.From(c.Request().Context())
+				return c.NoContent(http.StatusNoContent)
+			})
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.RemoteAddr = tt.remote
+			req.Header.Set("User-Agent", tt.ua)
+			if tt.forwarded != "" {
+				req.Header.Set("X-Forwarded-For", tt.forwarded)
+			}
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if got.IP != tt.wantIP || got.UserAgent != tt.wantUA || got.RequestID != rec.Header().Get("X-Request-ID") {
+				t.Fatalf("facts = %+v, want ip %q, user agent of %d bytes, request id %q", got, tt.wantIP, len(tt.wantUA), rec.Header().Get("X-Request-ID"))
+			}
+		})
 	}
 }
