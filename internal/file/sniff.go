@@ -200,9 +200,12 @@ func checkMarkup(head []byte) error {
 func indexFold(s, needle []byte) int {
 	n := len(needle)
 	for i := 0; i+n <= len(s); i++ {
-		if s[i] != '<' {
-			continue
+		// IndexByte jumps to the next '<' in word-sized steps; text has few.
+		k := bytes.IndexByte(s[i:len(s)-n+1], '<')
+		if k < 0 {
+			return -1
 		}
+		i += k
 		j := 1
 		for ; j < n; j++ {
 			c := s[i+j]

@@ -183,3 +183,27 @@ func TestNameWithoutExtensionGetsTheTypes(t *testing.T) {
 		t.Error("an HTML blob was accepted")
 	}
 }
+
+// indexFold must find exactly what a case-insensitive search finds, at the
+// edges too: a marker at the very end, a '<' too close to the end to start
+// one, and markers behind near misses.
+func TestIndexFold(t *testing.T) {
+	cases := []struct{ s, needle string }{
+		{"", "<script"},
+		{"<", "<script"},
+		{"<script", "<script"},
+		{"text <SCRIPT>", "<script"},
+		{"a<scrip", "<script"},
+		{"<<<scr<ScRiPt", "<script"},
+		{strings.Repeat("x", 5000) + "<svg", "<svg"},
+		{strings.Repeat("<sv", 100) + "g", "<svg"},
+		{"<svgx<SVG", "<svg"},
+		{"no markers here at all", "<iframe"},
+	}
+	for _, c := range cases {
+		want := bytes.Index(bytes.ToLower([]byte(c.s)), []byte(c.needle))
+		if got := indexFold([]byte(c.s), []byte(c.needle)); got != want {
+			t.Errorf("indexFold(%.40q, %q) = %d, want %d", c.s, c.needle, got, want)
+		}
+	}
+}
