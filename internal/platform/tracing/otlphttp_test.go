@@ -31,16 +31,6 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// The exporter reads these too, so cleanEnv must clear them as well.
-func init() {
-	otelVars = append(otelVars,
-		"OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-		"OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
-		"OTEL_EXPORTER_OTLP_CLIENT_KEY", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-	)
-}
-
 // secret stands for an API key: no error message may contain it.
 const secret = "s3cr3t"
 
