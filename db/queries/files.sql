@@ -22,7 +22,8 @@ LIMIT CAST(@lim AS BIGINT);
 DELETE FROM files WHERE id = @id;
 
 -- name: OwnerUsage :one
-SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM files WHERE owner_id = @owner_id;
+-- file_usage is kept by triggers on files (see its migration).
+SELECT CAST(COALESCE((SELECT bytes FROM file_usage WHERE owner_id = @owner_id), 0) AS BIGINT) AS total;
 
 -- name: ListStorageKeysByOwner :many
 SELECT storage_key FROM files WHERE owner_id = @owner_id;

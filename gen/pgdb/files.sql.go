@@ -195,9 +195,10 @@ func (q *Queries) ListStorageKeysByOwner(ctx context.Context, ownerID string) ([
 }
 
 const ownerUsage = `-- name: OwnerUsage :one
-SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM files WHERE owner_id = $1
+SELECT CAST(COALESCE((SELECT bytes FROM file_usage WHERE owner_id = $1), 0) AS BIGINT) AS total
 `
 
+// file_usage is kept by triggers on files (see its migration).
 func (q *Queries) OwnerUsage(ctx context.Context, ownerID string) (int64, error) {
 	row := q.db.QueryRow(ctx, ownerUsage, ownerID)
 	var total int64

@@ -62,6 +62,11 @@ type File struct {
 	CreatedAt   time.Time
 }
 
+type FileUsage struct {
+	OwnerID string
+	Bytes   int64
+}
+
 type LoginThrottle struct {
 	Key            string
 	Failures       int64

@@ -92,6 +92,7 @@ type Querier interface {
 	// the body, which may hold a live link.
 	MarkMailSent(ctx context.Context, arg MarkMailSentParams) (int64, error)
 	MarkRefreshTokenReplaced(ctx context.Context, arg MarkRefreshTokenReplacedParams) (int64, error)
+	// file_usage is kept by triggers on files (see its migration).
 	OwnerUsage(ctx context.Context, ownerID string) (int64, error)
 	PurgeMail(ctx context.Context, before time.Time) (int64, error)
 	PurgeMailRecipients(ctx context.Context, before time.Time) (int64, error)

@@ -3,8 +3,10 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,6 +209,131 @@ func TestFileStoreContract(t *testing.T) {
 			t.Fatal("file with unknown owner was stored")
 		}
 	})
+}
+
+// The quota reads an account's usage from a counter the database keeps on
+// every change to files; it must always equal the sum of the account's files,
+// whatever changed them, and survive a migration round trip (the migration
+// fills it from the files already stored).
+func TestFileUsageFollowsFiles(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		st := store.New(db)
+		unit := store.Unit(db, func(tx *sqlstore.Tx) file.Stores { return tx })
+		a := mkUser(t, st.Users, "usage-a@example.com", "usagea")
+		b := mkUser(t, st.Users, "usage-b@example.com", "usageb")
+		idle := mkUser(t, st.Users, "usage-c@example.com", "usagec")
+		put := func(owner string, size int64) file.File {
+			t.Helper()
+			f, err := st.Files.Create(ctx, file.File{ID: newID(t), OwnerID: owner, Filename: "f", ContentType: "text/plain",
+				Size: size, SHA256: "x", StorageKey: newID(t), CreatedAt: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+		var middle file.File
+		steps := []struct {
+			name string
+			do   func()
+		}{
+			{"files stored", func() {
+				put(a.ID, 10)
+				middle = put(a.ID, 20)
+				put(a.ID, 30)
+				put(b.ID, 5)
+			}},
+			{"a file stored and deleted", func() {
+				if err := st.Files.Delete(ctx, put(a.ID, 1000).ID); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"a failed upload rolled back", func() {
+				err := unit.InTx(ctx, func(tx file.Stores) error {
+					if _, err := tx.Files().Create(ctx, file.File{ID: newID(t), OwnerID: a.ID, Filename: "f", ContentType: "text/plain",
+						Size: 100, SHA256: "x", StorageKey: newID(t), CreatedAt: time.Now()}); err != nil {
+						return err
+					}
+					return errors.New("disk full")
+				})
+				if err == nil {
+					t.Fatal("the unit of work did not fail")
+				}
+			}},
+			// The application writes one file per statement; the counter must
+			// also follow statements that touch many rows and several owners.
+			{"one statement stores files of two owners", func() {
+				exec(t, db, "INSERT INTO files (id, owner_id, filename, content_type, size, sha256, storage_key, created_at) VALUES "+
+					"(@, @, 'f', 'text/plain', 7, 'x', @, @), (@, @, 'f', 'text/plain', 7, 'x', @, @), (@, @, 'f', 'text/plain', 7, 'x', @, @)",
+					newID(t), a.ID, newID(t), time.Now().UTC(), newID(t), a.ID, newID(t), time.Now().UTC(), newID(t), b.ID, newID(t), time.Now().UTC())
+			}},
+			{"one statement moves a file to another owner", func() {
+				exec(t, db, "UPDATE files SET owner_id = @, size = 9 WHERE id = @", b.ID, middle.ID)
+			}},
+			{"one statement deletes files of two owners", func() {
+				exec(t, db, "DELETE FROM files WHERE size IN (7, 9)")
+			}},
+			{"an account deleted with its files", func() {
+				if err := st.Users.Delete(ctx, b.ID); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"migrated down past the counter and up again", func() {
+				p, err := store.Migrations(db)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := p.DownTo(ctx, 23); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := p.Up(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		}
+		for _, step := range steps {
+			step.do()
+			for _, owner := range []string{a.ID, b.ID, idle.ID} {
+				var sum int64
+				if err := db.SQL().QueryRowContext(ctx, bind(db, "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = @"), owner).Scan(&sum); err != nil {
+					t.Fatal(err)
+				}
+				got, err := st.Files.Usage(ctx, owner)
+				if err != nil || got != sum {
+					t.Fatalf("%s: usage of %s = %d, %v; its files hold %d bytes", step.name, owner, got, err, sum)
+				}
+			}
+		}
+		if got, _ := st.Files.Usage(ctx, a.ID); got != 40 {
+			t.Fatalf("usage = %d after every step, want 40", got)
+		}
+	})
+}
+
+// bind numbers the @ placeholders of q the way the engine expects.
+func bind(db store.DB, q string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c != '@' {
+			b.WriteRune(c)
+			continue
+		}
+		n++
+		if db.Name() == "postgres" {
+			fmt.Fprintf(&b, "$%d", n)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+func exec(t *testing.T, db store.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.SQL().ExecContext(context.Background(), bind(db, q), args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 }
 
 // A page holds one owner's files, newest first, however the owners' files
