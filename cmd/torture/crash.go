@@ -160,6 +160,15 @@ func runCrash(ctx context.Context, rn *run, engine string, res *result) error {
 		} else if n[0] != "0" {
 			res.failf("kill %d: %s session(s) without a refresh token", i+1, n[0])
 		}
+		// The quota's per-account counter is written by triggers in the
+		// uploads' and deletions' own transactions: a kill cannot leave it
+		// apart from the files it counts.
+		if n, err := queryStrings(ctx, engine, dbDSN, `SELECT COUNT(*) FROM users u
+WHERE COALESCE((SELECT bytes FROM file_usage g WHERE g.owner_id = u.id), 0) <> COALESCE((SELECT SUM(size) FROM files f WHERE f.owner_id = u.id), 0)`); err != nil {
+			return err
+		} else if n[0] != "0" {
+			res.failf("kill %d: %s account(s) whose usage counter differs from the sum of their files", i+1, n[0])
+		}
 		if err := srv.auditVerify(ctx); err != nil {
 			res.failf("kill %d: %v", i+1, err)
 		}
