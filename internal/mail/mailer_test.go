@@ -3,16 +3,10 @@ package mail
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
@@ -23,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"secureapi/internal/testutil/testcert"
 )
 
 func TestFormatMessage(t *testing.T) {
@@ -209,27 +205,6 @@ func tlsServer(c net.Conn, cert *tls.Certificate) *tls.Conn {
 	return tls.Server(c, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
 }
 
-func selfSigned(t *testing.T) (*tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
-
 func TestSMTPMailerRefusesServerWithoutSTARTTLS(t *testing.T) {
 	srv := startFakeSMTP(t, nil)
 	m := NewSMTPMailer("127.0.0.1", srv.port(), "user", "hunter2", "no-reply@example.com")
@@ -245,7 +220,8 @@ func TestSMTPMailerRefusesServerWithoutSTARTTLS(t *testing.T) {
 }
 
 func TestSMTPMailerSendsAfterSTARTTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
+	c := testcert.New(t, "127.0.0.1")
+	cert, pool := &c.TLS, c.Pool
 	srv := startFakeSMTP(t, cert)
 	m := NewSMTPMailer("127.0.0.1", srv.port(), "user", "hunter2", "Secure API <no-reply@example.com>")
 	m.tlsConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
@@ -266,7 +242,8 @@ func TestSMTPMailerSendsAfterSTARTTLS(t *testing.T) {
 }
 
 func TestSMTPMailerRefusesUntrustedCertificate(t *testing.T) {
-	cert, _ := selfSigned(t)
+	c := testcert.New(t, "127.0.0.1")
+	cert := &c.TLS
 	srv := startFakeSMTP(t, cert)
 	m := NewSMTPMailer("127.0.0.1", srv.port(), "user", "hunter2", "no-reply@example.com")
 	err := m.Send(context.Background(), Message{To: "alice@example.com", Subject: "x", Body: "y"})

@@ -2,14 +2,9 @@ package httpx_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -20,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"secureapi/internal/platform/httpx"
+	"secureapi/internal/testutil/testcert"
 )
 
 func TestNewServer(t *testing.T) {
@@ -215,7 +211,7 @@ func asyncServe(ctx context.Context, srv *http.Server, ln net.Listener) <-chan e
 }
 
 func TestServeTLS(t *testing.T) {
-	cert := selfSigned(t)
+	cert := testcert.New(t, "127.0.0.1").TLS
 	e := echo.New()
 	e.Use(httpx.SecurityHeaders(httpx.SecurityHeadersConfig{}))
 	e.GET("/", func(c echo.Context) error {
@@ -248,32 +244,4 @@ func TestServeTLS(t *testing.T) {
 	if err := waitFor(t, served, "Serve to return"); err != nil {
 		t.Fatalf("Serve = %v", err)
 	}
-}
-
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }

@@ -2,56 +2,28 @@ package httpx
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"secureapi/internal/testutil/logbuf"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// writeCert writes a fresh self-signed certificate for 127.0.0.1 and returns it.
-func writeCert(t *testing.T, certFile, keyFile, cn string) *x509.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	c, _ := x509.ParseCertificate(der)
-	return c
-}
+	"secureapi/internal/testutil/logbuf"
+	"secureapi/internal/testutil/testcert"
+)
 
 func TestTLSServerPolicyHTTP2AndReload(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	first := writeCert(t, certFile, keyFile, "first")
+	first := newCertFiles(t, certFile, keyFile, "first")
 	rl, err := NewCertReloader(certFile, keyFile, discardLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +68,7 @@ func TestTLSServerPolicyHTTP2AndReload(t *testing.T) {
 	}
 
 	// A renewed certificate is served after Reload (what SIGHUP triggers).
-	second := writeCert(t, certFile, keyFile, "second")
+	second := newCertFiles(t, certFile, keyFile, "second")
 	if err := rl.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +125,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 func TestFailedTLSHandshakesAreCountedNotErrors(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writeCert(t, certFile, keyFile, "hs")
+	newCertFiles(t, certFile, keyFile, "hs")
 	rl, err := NewCertReloader(certFile, keyFile, discardLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -202,4 +174,11 @@ func TestFailedTLSHandshakesAreCountedNotErrors(t *testing.T) {
 	if c := strings.Count(out, `"msg":"TLS handshake failed"`); c != 2*n {
 		t.Errorf("%d debug lines, want %d", c, 2*n)
 	}
+}
+
+// newCertFiles writes a fresh certificate for 127.0.0.1 and returns it.
+func newCertFiles(t *testing.T, certFile, keyFile, cn string) *x509.Certificate {
+	c := testcert.New(t, cn)
+	c.WriteFiles(t, certFile, keyFile)
+	return c.TLS.Leaf
 }

@@ -5,17 +5,11 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,6 +23,8 @@ import (
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"secureapi/internal/testutil/testcert"
 )
 
 // secret stands for an API key: no error message may contain it.
@@ -423,44 +419,11 @@ func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
 	return path
 }
 
-// clientPair makes a self-signed client certificate and returns the PEM
-// files of it and its key, plus the pool a server verifies it with.
-func clientPair(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "otlp-client"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return writePEM(t, dir, "client.pem", "CERTIFICATE", der), writePEM(t, dir, "client-key.pem", "PRIVATE KEY", keyDER), pool
-}
-
 func TestOTLPHTTPTLS(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, clientCAs := clientPair(t, dir)
+	client := testcert.New(t, "otlp-client")
+	certFile, keyFile, clientCAs := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem"), client.Pool
+	client.WriteFiles(t, certFile, keyFile)
 
 	cases := []struct {
 		name       string
@@ -557,7 +520,8 @@ func TestSetupRefusesInvalidExporterConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.pem")
-	certFile, keyFile, _ := clientPair(t, dir)
+	certFile, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem")
+	testcert.New(t, "otlp-client").WriteFiles(t, certFile, keyFile)
 
 	const ok = "http://127.0.0.1:1"
 	cases := []struct {
