@@ -433,32 +433,39 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.scenarios["login"] {
 		for _, clients := range []int{4, 200} {
-			var rows []*row
-			for _, sy := range systems {
+			rows := make([]*row, len(systems))
+			targets := make([]vegeta.Targeter, len(systems))
+			for i, sy := range systems {
 				body, _ := json.Marshal(map[string]string{"email": sy.email, "password": password})
-				tr := vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: sy.srv.base + "/api/v1/auth/login", Body: body,
+				targets[i] = vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: sy.srv.base + "/api/v1/auth/login", Body: body,
 					Header: http.Header{"Content-Type": []string{"application/json"}}})
-				r := &row{system: sy.name}
-				for rep := 0; rep < o.reps; rep++ {
-					r.runs = append(r.runs, attack(sy.srv, tr, clients, o.duration))
+				rows[i] = &row{system: sy.name}
+			}
+			for rep := 0; rep < o.reps; rep++ {
+				for i, sy := range systems {
+					rows[i].runs = append(rows[i].runs, attack(sy.srv, targets[i], clients, o.duration))
 				}
-				rows = append(rows, r)
 			}
 			printTable(os.Stdout, fmt.Sprintf("POST /api/v1/auth/login (argon2id defaults), %d clients; a full hashing queue is refused at once with 429 and Retry-After", clients), rows, 0)
 			printRefusals(os.Stdout, rows)
 		}
 	}
 	if o.scenarios["upload"] {
-		var rows []*row
 		body, ctype := multipartBody(1 << 20)
-		for _, sy := range systems {
-			tr := vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: sy.srv.base + "/api/v1/files", Body: body,
+		rows := make([]*row, len(systems))
+		targets := make([]vegeta.Targeter, len(systems))
+		for i, sy := range systems {
+			targets[i] = vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: sy.srv.base + "/api/v1/files", Body: body,
 				Header: http.Header{"Content-Type": []string{ctype}, "Authorization": []string{"Bearer " + sy.token}}})
-			r := &row{system: sy.name}
-			for rep := 0; rep < o.reps; rep++ {
-				r.runs = append(r.runs, attack(sy.srv, tr, 4, o.duration))
+			rows[i] = &row{system: sy.name}
+		}
+		// Systems alternate within each repetition here too: each upload
+		// run leaves a few hundred MiB in the page cache, which changes
+		// what the next run's writes cost.
+		for rep := 0; rep < o.reps; rep++ {
+			for i, sy := range systems {
+				rows[i].runs = append(rows[i].runs, attack(sy.srv, targets[i], 4, o.duration))
 			}
-			rows = append(rows, r)
 		}
 		printTable(os.Stdout, "POST /api/v1/files, 1 MiB, 4 clients", rows, 0)
 	}
