@@ -18,6 +18,7 @@ import (
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"golang.org/x/net/http/httpguts"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -278,47 +279,19 @@ func parseHeaders(name, raw string) (http.Header, error) {
 		}
 		k, v, ok := strings.Cut(entry, "=")
 		k = strings.TrimSpace(k)
-		if !ok || !isToken(k) {
+		if !ok || !httpguts.ValidHeaderFieldName(k) {
 			return nil, fmt.Errorf("%s: entry %d is not key=value with a valid header name", name, i+1)
 		}
 		v, err := url.PathUnescape(strings.TrimSpace(v))
 		if err != nil {
 			return nil, fmt.Errorf("%s: entry %d has a value with invalid percent-encoding", name, i+1)
 		}
-		if !isFieldValue(v) {
+		if !httpguts.ValidHeaderFieldValue(v) {
 			return nil, fmt.Errorf("%s: entry %d has a value with control characters", name, i+1)
 		}
 		h.Set(k, v)
 	}
 	return h, nil
-}
-
-// isToken reports whether s is an HTTP field name (RFC 9110 token).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// isFieldValue rejects the control characters (CR and LF above all) that
-// an HTTP field value may not hold; horizontal tab is allowed.
-func isFieldValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // tlsFromEnv builds the TLS configuration from the CA bundle and client
